@@ -1,0 +1,43 @@
+"""The command dispatcher, the one-line error wrapper and atomic writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from interface.atomic import atomic_open, write_json
+from interface.errors import InputError, cli_main
+
+
+def test_help_lists_every_command():
+    out = subprocess.run([sys.executable, "-m", "interface", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    for name in ("synth", "pack", "train", "evaluate", "bench"):
+        assert f"  {name}" in out.stdout
+
+
+def test_unknown_command_is_one_line_error():
+    out = subprocess.run([sys.executable, "-m", "interface", "nope"], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "'nope'" in out.stderr
+
+
+def test_cli_main_turns_input_error_into_exit_2(capsys):
+    @cli_main
+    def main(argv):
+        raise InputError("file x.rec: bad\nmagic")
+
+    assert main([]) == 2
+    assert capsys.readouterr().err == "error: file x.rec: bad magic\n"
+
+
+def test_atomic_open_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.json"
+    write_json(target, {"a": 1})
+    with pytest.raises(RuntimeError), atomic_open(target) as handle:
+        handle.write("half")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == '{\n  "a": 1\n}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
