@@ -1,0 +1,25 @@
+"""Margin-based face-recognition losses behind one registry.
+
+``build_loss(name, num_classes=C, embedding_size=D, **params)`` builds any registered loss;
+``list_losses()`` names them. Importing this package registers the built-in losses: softmax,
+normface, sphereface, cosface, arcface, combined, curricularface, magface, adaface, elasticface
+and interface (InterFace, arXiv 2210.02018).
+"""
+
+from interface.losses import (  # noqa: F401  (imported to register the built-in losses)
+    adaface,
+    arcface,
+    combined,
+    cosface,
+    curricularface,
+    elasticface,
+    interface,
+    magface,
+    normface,
+    softmax,
+    sphereface,
+)
+from interface.losses.base import MarginLoss
+from interface.losses.registry import build_loss, list_losses, register_loss
+
+__all__ = ["MarginLoss", "build_loss", "list_losses", "register_loss"]

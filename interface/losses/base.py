@@ -1,0 +1,251 @@
+"""The shared machinery of every margin loss: class weights, cosines, target gather, cross-entropy.
+
+A loss subclasses :class:`MarginLoss` and overrides small hooks, all in cosine space (before the
+scale ``s``):
+
+* ``batch_context(cos_y, batch)``: per-batch values the margins need (e.g. a drawn margin, m-hat);
+  state updates (CurricularFace's t, AdaFace's running norms, ...) happen here in training mode;
+* ``curve_context(cos_y, feature_norm, phi)``: the same values for given angles, no data, no update;
+* ``target_logit(cos_y, ctx)`` -> (B, 1) and ``nontarget_logit(cos, cos_y, ctx)`` -> (B, C);
+* ``scale(ctx)`` (default ``s``) and ``regulariser(batch, ctx)`` (default 0).
+
+``target_curve``/``nontarget_curve`` evaluate the very hooks that train on given angles, so the
+report's geometry figures come from the training code, never from a second copy of a formula.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from interface.errors import InputError
+
+#: floor of 1 - cos^2 before its square root: keeps d sin(theta) / d cos finite at |cos| = 1.
+SIN_EPS = 1e-12
+
+
+@dataclass
+class Batch:
+    """What the hooks may read about the current batch."""
+
+    embeddings: Tensor  # (B, D) raw embeddings, with gradient
+    labels: Tensor  # (B,) int64 class indices in [0, C)
+    norms: Tensor  # (B, 1) feature norms |x| (float32/64), with gradient
+    unit_weight: Tensor  # (C, D) row-normalised class weights, with gradient
+
+
+def sin_from_cos(cos: Tensor) -> Tensor:
+    """sin(theta) for theta = arccos(cos) in [0, pi], with a finite gradient at |cos| = 1."""
+    return (1.0 - cos * cos).clamp_min(SIN_EPS).sqrt()
+
+
+def cos_add(cos: Tensor, cos_m: Tensor | float, sin_m: Tensor | float) -> Tensor:
+    """cos(theta + m) = cos(theta)cos(m) - sin(theta)sin(m), no arccos (finite gradient at |cos| = 1)."""
+    return cos * cos_m - sin_from_cos(cos) * sin_m
+
+
+def safe_acos(cos: Tensor) -> Tensor:
+    """arccos(cos) with the exact value and the gradient -1/sin(theta), sin floored at sqrt(SIN_EPS).
+
+    torch's own arccos has an infinite derivative at |cos| = 1; this one stays finite there.
+    """
+    slope = (-1.0 / sin_from_cos(cos.detach())).detach()
+    return cos.detach().acos() + (cos - cos.detach()) * slope
+
+
+def as_angle_tensor(value: Any) -> Tensor:
+    """Angles (rad) as a float64 tensor for the geometry hooks."""
+    return torch.as_tensor(value, dtype=torch.float64)
+
+
+class MarginLoss(nn.Module):
+    """Base of every loss: owns ``weight`` (C, D), returns mean cross-entropy on the scaled logits.
+
+    Subclasses set ``default_params`` (name -> default, the accepted keyword arguments) and
+    ``param_units`` (name -> unit and legal range), and validate their values with
+    :meth:`check_param`. ``collect_stats`` (default False) makes every forward fill
+    ``last_stats`` (float values, detached): ``theta_y_mean`` (rad, mean angle to the own class
+    centre) and ``theta_nn_mean`` (rad, mean angle to the nearest other class centre).
+    """
+
+    registry_name: ClassVar[str] = ""
+    default_params: ClassVar[dict[str, Any]] = {}
+    param_units: ClassVar[dict[str, str]] = {}
+    #: cosines are clamped to [-1 + cos_clamp_eps, 1 - cos_clamp_eps] (0: to [-1, 1]).
+    cos_clamp_eps: float = 0.0
+
+    def __init__(self, num_classes: int, embedding_size: int) -> None:
+        super().__init__()
+        self.num_classes = int(num_classes)
+        self.embedding_size = int(embedding_size)
+        # insightface's PartialFC initialisation: N(0, 0.01^2).
+        self.weight = nn.Parameter(torch.normal(0.0, 0.01, (self.num_classes, self.embedding_size)))
+        self.collect_stats = False
+        self.last_stats: dict[str, float] = {}
+
+    # ---------------------------------------------------------------- parameters
+    def check_param(
+        self,
+        name: str,
+        value: Any,
+        low: float | None = None,
+        high: float | None = None,
+        *,
+        low_open: bool = False,
+        high_open: bool = False,
+    ) -> float:
+        """Return ``value`` as a float or raise :class:`InputError` naming it and its legal range."""
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if ok and low is not None:
+            ok = value > low if low_open else value >= low
+        if ok and high is not None:
+            ok = value < high if high_open else value <= high
+        if not ok:
+            unit = self.param_units.get(name, "")
+            raise InputError(f"loss {self.registry_name!r}: {name}={value!r}; expected {unit or 'a number'}")
+        return float(value)
+
+    def check_choice(self, name: str, value: Any, choices: tuple[Any, ...]) -> Any:
+        """Return ``value`` if it is one of ``choices``, else raise :class:`InputError`."""
+        if isinstance(value, bool) != isinstance(choices[0], bool) or value not in choices:
+            raise InputError(
+                f"loss {self.registry_name!r}: {name}={value!r}; expected one of {', '.join(map(repr, choices))}"
+            )
+        return value
+
+    def extra_repr(self) -> str:
+        params = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.default_params if hasattr(self, k))
+        return f"num_classes={self.num_classes}, embedding_size={self.embedding_size}, {params}"
+
+    # ---------------------------------------------------------------- hooks
+    def batch_context(self, cos_y: Tensor, batch: Batch) -> dict[str, Any]:
+        """Per-batch values for the margin hooks; state updates happen here when training."""
+        return {}
+
+    def curve_context(self, cos_y: Tensor, feature_norm: float | None, phi: Tensor | None) -> dict[str, Any]:
+        """The values of :meth:`batch_context` for given angles (no data, no state update)."""
+        return {}
+
+    def target_logit(self, cos_y: Tensor, ctx: dict[str, Any]) -> Tensor:
+        """Target logit / scale, (B, 1), from the target cosine (B, 1). Default: no margin."""
+        return cos_y
+
+    def nontarget_logit(self, cos: Tensor, cos_y: Tensor, ctx: dict[str, Any]) -> Tensor:
+        """Non-target logits / scale, (B, C) (the target column is overwritten). Default: cos."""
+        return cos
+
+    def scale(self, ctx: dict[str, Any]) -> Tensor | float:
+        """Logit scale: a number, or (B, 1) per sample."""
+        return self.s
+
+    def regulariser(self, batch: Batch, ctx: dict[str, Any]) -> Tensor | float:
+        """Term added to the mean cross-entropy (e.g. MagFace's g(a))."""
+        return 0.0
+
+    def extra_stats(self, ctx: dict[str, Any]) -> dict[str, float]:
+        """Loss-specific entries of ``last_stats``."""
+        return {}
+
+    # ---------------------------------------------------------------- machinery
+    def check_inputs(self, embeddings: Tensor, labels: Tensor) -> None:
+        """Raise :class:`InputError` unless embeddings are (B, D) floats and labels (B,) ints in [0, C)."""
+        if not isinstance(embeddings, Tensor) or embeddings.dim() != 2 or not embeddings.is_floating_point():
+            got = tuple(embeddings.shape) if isinstance(embeddings, Tensor) else type(embeddings).__name__
+            raise InputError(f"embeddings {got}; expected a float tensor (B, {self.embedding_size})")
+        if embeddings.shape[1] != self.embedding_size:
+            raise InputError(
+                f"embeddings of width {embeddings.shape[1]}; expected embedding_size={self.embedding_size}"
+            )
+        if (
+            not isinstance(labels, Tensor)
+            or labels.dim() != 1
+            or labels.dtype not in (torch.int64, torch.int32)
+            or labels.shape[0] != embeddings.shape[0]
+        ):
+            got = (
+                f"{tuple(labels.shape)} {labels.dtype}"
+                if isinstance(labels, Tensor)
+                else type(labels).__name__
+            )
+            raise InputError(f"labels {got}; expected int64 ({embeddings.shape[0]},)")
+        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= self.num_classes):
+            bad = int(labels.min()) if int(labels.min()) < 0 else int(labels.max())
+            raise InputError(f"label {bad} outside [0, {self.num_classes}) (num_classes={self.num_classes})")
+
+    def cosine(self, embeddings: Tensor, labels: Tensor) -> tuple[Tensor, Batch]:
+        """Clamped cosine matrix (B, C) in float32 (float64 for float64 inputs) and the batch record."""
+        unit_weight = F.normalize(self.weight, dim=1)
+        cos = F.linear(F.normalize(embeddings, dim=1), unit_weight)
+        if cos.dtype in (torch.float16, torch.bfloat16):
+            cos = cos.float()
+        eps = self.cos_clamp_eps
+        cos = cos.clamp(-1.0 + eps, 1.0 - eps)
+        norms = embeddings.norm(dim=1, keepdim=True)
+        if norms.dtype in (torch.float16, torch.bfloat16):
+            norms = norms.float()
+        return cos, Batch(embeddings, labels.long(), norms, unit_weight)
+
+    def logits(self, embeddings: Tensor, labels: Tensor) -> Tensor:
+        """Scaled logits (B, C) that feed cross-entropy."""
+        return self._logits(embeddings, labels)[0]
+
+    def _logits(self, embeddings: Tensor, labels: Tensor) -> tuple[Tensor, Batch, dict[str, Any]]:
+        self.check_inputs(embeddings, labels)
+        cos, batch = self.cosine(embeddings, labels)
+        index = batch.labels.view(-1, 1)
+        cos_y = cos.gather(1, index)
+        ctx = self.batch_context(cos_y, batch)
+        out = self.nontarget_logit(cos, cos_y, ctx).scatter(1, index, self.target_logit(cos_y, ctx))
+        if self.collect_stats:
+            self.last_stats = self.stats(cos, cos_y, batch.labels, ctx)
+        return out * self.scale(ctx), batch, ctx
+
+    def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
+        """Mean softmax cross-entropy of the scaled logits plus the loss's regulariser (scalar)."""
+        logits, batch, ctx = self._logits(embeddings, labels)
+        return F.cross_entropy(logits, batch.labels) + self.regulariser(batch, ctx)
+
+    @torch.no_grad()
+    def stats(self, cos: Tensor, cos_y: Tensor, labels: Tensor, ctx: dict[str, Any]) -> dict[str, float]:
+        """``theta_y_mean`` and ``theta_nn_mean`` (rad) plus :meth:`extra_stats`; one B x C pass."""
+        nearest = cos.detach().scatter(1, labels.view(-1, 1), -2.0).amax(dim=1)
+        stats = {
+            "theta_y_mean": float(cos_y.detach().clamp(-1, 1).acos().mean()),
+            "theta_nn_mean": float(nearest.clamp(-1, 1).acos().mean()) if cos.shape[1] > 1 else float("nan"),
+        }
+        stats.update(self.extra_stats(ctx))
+        return stats
+
+    # ---------------------------------------------------------------- geometry
+    @torch.no_grad()
+    def target_curve(self, theta_y: Tensor, feature_norm: float | None = None) -> Tensor:
+        """Target logit / s (cosine space) at target angles ``theta_y`` (rad, [0, pi]), float64.
+
+        ``feature_norm`` (|x|) matters for norm-aware losses (MagFace, AdaFace, SphereFace); None
+        takes the loss's documented typical value.
+        """
+        theta_y = as_angle_tensor(theta_y)
+        cos_y = theta_y.cos().reshape(-1, 1)
+        ctx = self.curve_context(cos_y, feature_norm, None)
+        return self.target_logit(cos_y, ctx).to(torch.float64).reshape(theta_y.shape)
+
+    @torch.no_grad()
+    def nontarget_curve(self, theta_j: Tensor, theta_y: Tensor, phi: Tensor | None = None) -> Tensor:
+        """Non-target logit / s (cosine space) for a class at angle ``theta_j`` (rad).
+
+        The sample lies at angle ``theta_y`` (rad) from its own centre, which is at angle ``phi``
+        (rad, (0, pi]) from class j's centre (None: pi/2, orthogonal centres). Inputs broadcast.
+        """
+        args = [as_angle_tensor(theta_j), as_angle_tensor(theta_y)]
+        if phi is not None:
+            args.append(as_angle_tensor(phi))
+        shaped = torch.broadcast_tensors(*args)
+        flat = [t.reshape(-1, 1) for t in shaped]
+        cos_y = flat[1].cos()
+        ctx = self.curve_context(cos_y, None, flat[2] if phi is not None else None)
+        return self.nontarget_logit(flat[0].cos(), cos_y, ctx).to(torch.float64).reshape(shaped[0].shape)

@@ -1,0 +1,153 @@
+"""InterFace (Sang et al. 2022, arXiv 2210.02018): ArcFace target plus an adaptive angular shift
+on every non-target logit, computed exactly as the official release (github.com/iamsangmeng/
+InterFace, HEAD 42a6899, ``losses.py`` and ``partial_fc.py``) computes it, without its B x C
+arccos/cos passes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from interface.losses.arcface import arc_target
+from interface.losses.base import Batch, MarginLoss, cos_add, sin_from_cos
+from interface.losses.registry import register_loss
+
+#: ``mid`` of each variant in the release's config (rad for cc/dc; dd divides it by phi).
+DEFAULT_MID = {"cc": 0.2, "dc": 0.3, "dd": math.pi / 18}
+#: the release clamps centre angles to [PHI_MIN, pi] before dividing by them.
+PHI_MIN = 0.01
+
+
+@register_loss("interface")
+class InterFace(MarginLoss):
+    """InterFace logits, variant by variant as in the official release.
+
+    Target ``s * cos(theta_y + m)`` (no fallback, as the release); non-target
+    ``s * cos(theta_j - mhat_ij)`` with the detached shift
+    ``mhat_ij = alpha * (exp(-mu_ij) - exp(-theta_y / phibar_ij))``, ``phibar = clamp(phi_ij, 0.01, pi)``,
+    ``phi_ij`` the angle between the own class centre ``W_y`` and ``W_j`` (detached), and
+    ``mu = mid`` (cc, dc) or ``mid / phibar`` (dd).
+
+    * ``cc``: the release's centres are zero vectors, so ``phi = pi/2`` for every pair and mhat is
+      one value per sample (no centre-cosine matrix is formed here);
+    * ``dc``, ``dd``: ``cos(phi) = normalize(W)[y] @ normalize(W).T`` (one extra matrix product).
+
+    ``cos(theta - mhat) = cos(theta) cos(mhat) + sin(theta) sin(mhat)`` and
+    ``cos(theta + m) = cos(theta) cos(m) - sin(theta) sin(m)`` with ``sin(theta)`` from the cosine:
+    equal values to the release's arccos/cos, no B x C arccos, and finite gradients at |cos| = 1
+    (the release's arccos has an infinite derivative there).
+
+    Parameters: ``s`` dimensionless scale, > 0 (64); ``m`` target margin, radians, [0, pi/2) (0.5);
+    ``alpha`` shift amplitude, radians, [0, 1] (0.1); ``variant`` "cc" | "dc" | "dd" ("dd", the
+    release's default config); ``mid`` dimensionless, [0, 2] (None: 0.2 / 0.3 / pi/18 for
+    cc / dc / dd); ``fallback`` bool (False): ArcFace's ``cos(theta_y) - m sin(m)`` once
+    theta_y + m > pi; ``straight_through`` bool (False): margins change the logit values but the
+    gradient is that of the plain cosines (insightface arcface_torch's no_grad margin).
+    """
+
+    default_params = {
+        "s": 64.0,
+        "m": 0.5,
+        "alpha": 0.1,
+        "variant": "dd",
+        "mid": None,
+        "fallback": False,
+        "straight_through": False,
+    }
+    param_units = {
+        "s": "dimensionless scale, > 0",
+        "m": "radians, [0, pi/2)",
+        "alpha": "radians, [0, 1]",
+        "variant": "'cc', 'dc' or 'dd'",
+        "mid": "dimensionless, [0, 2]; None: 0.2 (cc), 0.3 (dc), pi/18 (dd)",
+        "fallback": "bool",
+        "straight_through": "bool",
+    }
+
+    def __init__(
+        self,
+        num_classes: int,
+        embedding_size: int,
+        *,
+        s: float = 64.0,
+        m: float = 0.5,
+        alpha: float = 0.1,
+        variant: str = "dd",
+        mid: float | None = None,
+        fallback: bool = False,
+        straight_through: bool = False,
+    ) -> None:
+        super().__init__(num_classes, embedding_size)
+        self.s = self.check_param("s", s, 0.0, low_open=True)
+        self.m = self.check_param("m", m, 0.0, math.pi / 2, high_open=True)
+        self.alpha = self.check_param("alpha", alpha, 0.0, 1.0)
+        self.variant = self.check_choice("variant", variant, ("cc", "dc", "dd"))
+        self.mid = self.check_param("mid", DEFAULT_MID[variant] if mid is None else mid, 0.0, 2.0)
+        self.fallback = self.check_choice("fallback", fallback, (False, True))
+        self.straight_through = self.check_choice("straight_through", straight_through, (False, True))
+
+    def mhat(self, theta_y: Tensor, phi: Tensor | float | None) -> Tensor:
+        """The non-target shift m-hat (rad) for target angles ``theta_y`` and centre angles ``phi``.
+
+        ``phi`` None (and always for variant cc): pi/2. Broadcasts; no gradient is meant to flow.
+        """
+        if self.variant == "cc" or phi is None:
+            phi = math.pi / 2
+        phi_bar = phi.clamp(PHI_MIN, math.pi) if isinstance(phi, Tensor) else min(max(phi, PHI_MIN), math.pi)
+        if self.variant == "dd":
+            base = torch.exp(torch.as_tensor(-self.mid / phi_bar, dtype=theta_y.dtype))
+        else:
+            base = math.exp(-self.mid)
+        return self.alpha * (base - torch.exp(-theta_y / phi_bar))
+
+    def centre_angles(self, batch: Batch) -> Tensor | None:
+        """phi (B, C) in rad between each sample's class centre and every centre (dc, dd); None for cc."""
+        if self.variant == "cc":
+            return None
+        with torch.no_grad():
+            unit = batch.unit_weight.detach()
+            cos_phi = F.linear(unit[batch.labels], unit)
+            if cos_phi.dtype in (torch.float16, torch.bfloat16):
+                cos_phi = cos_phi.float()
+            return cos_phi.clamp_(-1.0, 1.0).acos_()
+
+    def shift_context(self, theta_y: Tensor, phi: Tensor | None) -> dict[str, Any]:
+        with torch.no_grad():
+            mhat = self.mhat(theta_y, phi)
+            return {"mhat": mhat, "cos_mhat": mhat.cos(), "sin_mhat": mhat.sin()}
+
+    def batch_context(self, cos_y: Tensor, batch: Batch) -> dict[str, Any]:
+        theta_y = cos_y.detach().clamp(-1.0, 1.0).acos()
+        return {**self.shift_context(theta_y, self.centre_angles(batch)), "labels": batch.labels}
+
+    def curve_context(self, cos_y: Tensor, feature_norm: float | None, phi: Tensor | None) -> dict[str, Any]:
+        return self.shift_context(cos_y.clamp(-1.0, 1.0).acos(), phi)
+
+    def target_logit(self, cos_y: Tensor, ctx: dict[str, Any]) -> Tensor:
+        out = arc_target(cos_y, self.m, self.fallback)
+        return cos_y + (out - cos_y).detach() if self.straight_through else out
+
+    def nontarget_logit(self, cos: Tensor, cos_y: Tensor, ctx: dict[str, Any]) -> Tensor:
+        if self.straight_through:
+            with torch.no_grad():
+                shifted = cos_add(cos, ctx["cos_mhat"], -ctx["sin_mhat"])
+            return cos + (shifted - cos.detach())
+        return cos * ctx["cos_mhat"] + sin_from_cos(cos) * ctx["sin_mhat"]
+
+    def extra_stats(self, ctx: dict[str, Any]) -> dict[str, float]:
+        mhat = ctx["mhat"]
+        if mhat.shape[1] > 1:  # dc/dd: leave out the target column (overwritten by the target logit)
+            index = ctx["labels"].view(-1, 1)
+            low, high = mhat.scatter(1, index, math.inf), mhat.scatter(1, index, -math.inf)
+            count = mhat.numel() - mhat.shape[0]
+            return {
+                "mhat_mean": float((mhat.sum() - mhat.gather(1, index).sum()) / max(count, 1)),
+                "mhat_min": float(low.min()),
+                "mhat_max": float(high.max()),
+            }
+        return {"mhat_mean": float(mhat.mean()), "mhat_min": float(mhat.min()), "mhat_max": float(mhat.max())}

@@ -1,0 +1,44 @@
+"""Plain softmax classifier: a linear layer with bias, no normalisation, no margin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from interface.losses.base import Batch, MarginLoss
+from interface.losses.registry import register_loss
+
+
+@register_loss("softmax")
+class Softmax(MarginLoss):
+    """Logits ``W_j . x + b_j`` (unnormalised). No parameters.
+
+    The geometry hooks give the logit of unit-norm features and weights with zero bias, i.e.
+    ``cos(theta)``: softmax has no margin.
+    """
+
+    default_params: dict[str, Any] = {}
+    param_units: dict[str, str] = {}
+
+    def __init__(self, num_classes: int, embedding_size: int) -> None:
+        super().__init__(num_classes, embedding_size)
+        self.bias = nn.Parameter(torch.zeros(self.num_classes))
+
+    def scale(self, ctx: dict[str, Any]) -> float:
+        return 1.0
+
+    def _logits(self, embeddings: Tensor, labels: Tensor) -> tuple[Tensor, Batch, dict[str, Any]]:
+        self.check_inputs(embeddings, labels)
+        out = F.linear(embeddings, self.weight, self.bias)
+        if out.dtype in (torch.float16, torch.bfloat16):
+            out = out.float()
+        labels = labels.long()
+        if self.collect_stats:
+            with torch.no_grad():
+                cos, _ = self.cosine(embeddings, labels)
+                self.last_stats = self.stats(cos, cos.gather(1, labels.view(-1, 1)), labels, {})
+        norms = embeddings.norm(dim=1, keepdim=True)
+        return out, Batch(embeddings, labels, norms, self.weight), {}
