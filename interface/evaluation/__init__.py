@@ -1,0 +1,6 @@
+"""Evaluators: .bin pair verification, IJB 1:1 templates, MegaFace-style identification.
+
+Each reproduces the insightface / arcface_torch protocol that InterFace (arXiv 2210.02018) reports
+with (formats-and-protocols.md §2-§5); ``python -m interface evaluate`` (cli.py) runs them on a
+trained run and records the evaluator specification next to the numbers.
+"""

@@ -1,0 +1,171 @@
+"""``python -m interface evaluate``: score one trained run on one or more benchmarks.
+
+One benchmark::
+
+    python -m interface evaluate --run RUN_DIR --benchmark synth_lfw --kind verification \\
+        --path DATA/synth_lfw.bin --out results/scores/RUN/synth_lfw.json [--cache DIR]
+
+Several in one process (torch import and model load paid once): repeat ``--benchmark/--kind/
+--path/--out`` in the same order, or pass ``--benchmarks-json FILE`` holding a list of objects
+``{"benchmark", "kind", "path", "out", "options": {...}}``. Each benchmark's JSON is written
+atomically as soon as it is scored. Options (per benchmark in the JSON file, or for all via flags):
+``n_folds`` (verification), ``flip``/``norm``/``detector``/``chunk`` (IJB), ``clean``/``ladder``/
+``seed`` (identification).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from interface.atomic import write_json
+from interface.errors import InputError, cli_main
+
+log = logging.getLogger("interface.evaluate")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m interface evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--run", type=Path, required=True, help="run folder holding model.pt and run.json")
+    p.add_argument("--benchmark", action="append", default=[], help="benchmark name (repeatable)")
+    p.add_argument(
+        "--kind",
+        action="append",
+        default=[],
+        choices=["verification", "ijb", "identification"],
+        help="protocol of each --benchmark (repeatable, same order)",
+    )
+    p.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        type=Path,
+        help=".bin file (verification), IJB folder (ijb) or identification folder (repeatable)",
+    )
+    p.add_argument(
+        "--out", action="append", default=[], type=Path, help="output JSON per benchmark (repeatable)"
+    )
+    p.add_argument("--benchmarks-json", type=Path, help="JSON list of {benchmark, kind, path, out, options}")
+    p.add_argument("--cache", type=Path, help="embedding cache folder (<cache>/<run_id>/<benchmark>.npz)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default 64)")
+    p.add_argument("--threads", type=int, help="CPU threads for extraction (default: torch's)")
+    p.add_argument("--n-folds", type=int, help="verification folds (protocol: 10)")
+    p.add_argument("--ijb-mode", help="IJB image-feature switches, e.g. N1D1F2 (default) or N0D0F2")
+    p.add_argument("--clean", action="store_true", help="identification: drop the listed noisy images")
+    p.add_argument(
+        "--ladder", help="identification distractor counts, comma-separated (default 10,100,...,all)"
+    )
+    p.add_argument("--seed", type=int, help="identification distractor-subset seed (default 0)")
+    return p
+
+
+def _global_options(args: argparse.Namespace) -> dict:
+    opts: dict = {}
+    if args.n_folds is not None:
+        opts["n_folds"] = args.n_folds
+    if args.ijb_mode:
+        m = args.ijb_mode.upper()
+        if len(m) != 6:
+            raise InputError(f"--ijb-mode {args.ijb_mode!r}; expected six characters like N1D1F2")
+        opts.update(norm=m[0:2], detector=m[2:4], flip=m[4:6])
+    if args.clean:
+        opts["clean"] = True
+    if args.ladder:
+        try:
+            opts["ladder"] = [int(x) for x in args.ladder.split(",")]
+        except ValueError:
+            raise InputError(f"--ladder {args.ladder!r}; expected comma-separated integers") from None
+    if args.seed is not None:
+        opts["seed"] = args.seed
+    return opts
+
+
+def _benchmarks(args: argparse.Namespace):
+    from interface.evaluation.tasks import Benchmark
+
+    opts = _global_options(args)
+    out = []
+    lists = (args.benchmark, args.kind, args.path, args.out)
+    if len({len(x) for x in lists}) != 1:
+        raise InputError(
+            f"--benchmark/--kind/--path/--out must be given the same number of times, got {[len(x) for x in lists]}"
+        )
+    out += [Benchmark(b, k, p, o, dict(opts)) for b, k, p, o in zip(*lists)]
+    if args.benchmarks_json:
+        try:
+            entries = json.loads(args.benchmarks_json.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(
+                f"--benchmarks-json {args.benchmarks_json}: cannot be read as JSON ({exc})"
+            ) from None
+        if not isinstance(entries, list):
+            raise InputError(f"--benchmarks-json {args.benchmarks_json}: expected a JSON list of objects")
+        for i, e in enumerate(entries):
+            missing = (
+                {"benchmark", "kind", "path", "out"} - set(e) if isinstance(e, dict) else {"(not an object)"}
+            )
+            if missing:
+                raise InputError(
+                    f"--benchmarks-json {args.benchmarks_json}: entry {i} lacks {sorted(missing)}"
+                )
+            out.append(
+                Benchmark(e["benchmark"], e["kind"], e["path"], e["out"], {**opts, **e.get("options", {})})
+            )
+    if not out:
+        raise InputError("no benchmark given: use --benchmark/--kind/--path/--out or --benchmarks-json")
+    names = [b.name for b in out]
+    if len(set(names)) != len(names):
+        raise InputError(f"benchmark names must be unique in one call, got {names}")
+    return out
+
+
+def load_context(run_dir: Path, args: argparse.Namespace):
+    """Load the run's backbone via ``interface.training.load_run``; InputError if no model.pt."""
+    from interface.evaluation.cache import file_sha256
+    from interface.evaluation.tasks import Context
+    from interface.training import load_run
+
+    if not run_dir.is_dir():
+        raise InputError(f"--run {run_dir}: no such run folder")
+    model_file = run_dir / "model.pt"
+    if not model_file.is_file():
+        raise InputError(f"--run {run_dir}: run folder has no model.pt (train the run first)")
+    model, info = load_run(run_dir)
+    tags = info.get("tags") or {}
+    run_id = str(info.get("run_id") or tags.get("run_id") or run_dir.resolve().name)
+    return Context(
+        model=model,
+        run_id=run_id,
+        model_sha=file_sha256(model_file),
+        input_size=int(info.get("input_size", 112)),
+        batch_size=args.batch_size,
+        device=args.device,
+        threads=args.threads,
+        cache_dir=args.cache,
+    )
+
+
+@cli_main
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = _parser().parse_args(argv)
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size {args.batch_size}; expected >= 1")
+    benches = _benchmarks(args)
+    from interface.evaluation.tasks import run_benchmark
+
+    ctx = load_context(args.run, args)
+    for bench in benches:
+        record = run_benchmark(ctx, bench)
+        write_json(bench.out, record)
+        log.info(
+            "%s: %s", bench.name, ", ".join(f"{r['metric']}={r['value']:.5f}" for r in record["rows"][:4])
+        )
+    return 0

@@ -1,0 +1,194 @@
+"""IJB-B / IJB-C 1:1 template verification, as insightface's ``eval_ijbc.py`` computes it.
+
+formats-and-protocols.md §4.3-§4.6 (InterFace, arXiv 2210.02018, reuses this script unchanged):
+
+1. image feature (§4.3): ``F2`` flip fusion ``f = f_orig + f_flip`` (``F1`` concatenates them),
+   ``D1`` multiplies by the detector face score (``D0`` does not), ``N1`` keeps the raw norm
+   (``N0`` L2-normalises each image feature first). Default F2/N1/D1.
+2. pooling (§4.4): per template (ascending ids), media feature = mean of its images, template
+   feature = sum of its media features, then L2 normalisation.
+3. scores (§4.5): cosine of the two template vectors of each pair, computed in chunks so memory
+   stays bounded for IJB-C's 15.6 million pairs.
+4. read-out (§4.6): scikit-learn default ROC, nearest-point TAR at FAR 1e-6 ... 1e-1, AUC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from interface.errors import InputError
+from interface.evaluation import roc
+from interface.evaluation.roc import tar_at_far
+from interface.evaluation.verification import check_finite, l2_normalise
+
+__all__ = [
+    "IJB_FARS",
+    "ImageFeatureMode",
+    "image_features",
+    "pool_templates",
+    "pair_scores",
+    "score",
+    "tar_at_far",
+]
+
+IJB_FARS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+CHUNK_PAIRS = 100_000
+
+
+@dataclass(frozen=True)
+class ImageFeatureMode:
+    """The §4.3 switches. flip: "F2" (sum) or "F1" (concatenate); norm: "N1" keep raw norm or
+    "N0" L2-normalise each image; detector: "D1" weight by face score or "D0" not."""
+
+    flip: str = "F2"
+    norm: str = "N1"
+    detector: str = "D1"
+
+    def __post_init__(self) -> None:
+        for key, value, allowed in (
+            ("flip", self.flip, ("F1", "F2")),
+            ("norm", self.norm, ("N0", "N1")),
+            ("detector", self.detector, ("D0", "D1")),
+        ):
+            if value not in allowed:
+                raise InputError(f"IJB image-feature mode {key}={value!r}; expected one of {allowed}")
+
+    @property
+    def label(self) -> str:
+        return f"{self.norm}{self.detector}{self.flip}"
+
+
+def image_features(
+    E0: np.ndarray, E1: np.ndarray, face_scores: np.ndarray, mode: ImageFeatureMode = ImageFeatureMode()
+) -> np.ndarray:
+    """Per-image features (§4.3) from raw original (E0) and mirrored (E1) embeddings, (N, D) each.
+
+    ``face_scores``: (N,) detector confidences (dimensionless, usually in [0, 1]). Returns float64
+    (N, D) (or (N, 2D) for F1). Default: ``(E0 + E1) * face_score``, unnormalised.
+    """
+    E0 = np.asarray(E0, dtype=np.float64)
+    E1 = np.asarray(E1, dtype=np.float64)
+    face_scores = np.asarray(face_scores, dtype=np.float64)
+    if E0.shape != E1.shape or E0.ndim != 2:
+        raise InputError(
+            f"IJB features: original and flipped embeddings must share an (N, D) shape, got {E0.shape} and {E1.shape}"
+        )
+    if face_scores.shape != (E0.shape[0],):
+        raise InputError(f"IJB features: {E0.shape[0]} images but face_scores has shape {face_scores.shape}")
+    check_finite(E0, "IJB original embeddings")
+    check_finite(E1, "IJB flipped embeddings")
+    check_finite(face_scores, "IJB face scores")
+    f = np.concatenate([E0, E1], axis=1) if mode.flip == "F1" else E0 + E1
+    if mode.norm == "N0":
+        f = l2_normalise(f)
+    if mode.detector == "D1":
+        f = f * face_scores[:, None]
+    return f
+
+
+def pool_templates(
+    features: np.ndarray, template_ids: np.ndarray, media_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Media mean, template sum, L2 normalisation (§4.4).
+
+    Args:
+        features: (N, D) image features; template_ids, media_ids: (N,) integer ids per image.
+
+    Returns:
+        (templates (T,) ascending unique ids, (T, D) float64 unit template vectors).
+    """
+    features = np.asarray(features, dtype=np.float64)
+    template_ids = np.asarray(template_ids)
+    media_ids = np.asarray(media_ids)
+    n = features.shape[0]
+    if template_ids.shape != (n,) or media_ids.shape != (n,):
+        raise InputError(
+            f"IJB pooling: {n} image features but template ids {template_ids.shape} and media ids {media_ids.shape}"
+        )
+    templates, t_idx = np.unique(template_ids, return_inverse=True)
+    # (template, media) groups: mean over images, then sum over the template's media
+    keys = np.stack([t_idx, np.unique(media_ids, return_inverse=True)[1]], axis=1)
+    groups, g_idx, g_count = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    g_idx = g_idx.reshape(-1)
+    media_sum = np.zeros((groups.shape[0], features.shape[1]))
+    np.add.at(media_sum, g_idx, features)
+    media_mean = media_sum / g_count[:, None]
+    pooled = np.zeros((templates.shape[0], features.shape[1]))
+    np.add.at(pooled, groups[:, 0], media_mean)
+    return templates, l2_normalise(pooled)
+
+
+def pair_scores(
+    templates: np.ndarray, template_feats: np.ndarray, pairs: np.ndarray, chunk: int = CHUNK_PAIRS
+) -> np.ndarray:
+    """Cosine score of each template pair, in chunks of ``chunk`` pairs (bounded extra memory).
+
+    Args:
+        templates: (T,) ascending template ids (from :func:`pool_templates`).
+        template_feats: (T, D) unit template vectors.
+        pairs: (K, 2) integer template ids, in pair-file order.
+        chunk: pairs per chunk (>= 1); extra memory is about ``chunk * (2 D + 4) * 8`` bytes.
+
+    Returns:
+        (K,) float32 scores in [-1, 1], in pair order.
+    """
+    pairs = np.asarray(pairs)
+    if pairs.ndim != 2 or pairs.shape[1] != 2:
+        raise InputError(f"IJB pairs: expected a (K, 2) array of template ids, got shape {pairs.shape}")
+    if chunk < 1:
+        raise InputError(f"IJB scoring chunk={chunk}; expected >= 1")
+    feats = np.asarray(template_feats)
+    out = np.empty(pairs.shape[0], dtype=np.float32)
+    for start in range(0, pairs.shape[0], chunk):
+        block = pairs[start : start + chunk]
+        idx = np.searchsorted(templates, block)
+        idx_c = np.minimum(idx, templates.shape[0] - 1)
+        missing = templates[idx_c] != block
+        if np.any(missing):
+            r, c = np.argwhere(missing)[0]
+            raise InputError(
+                f"IJB pair {start + r}: template id {block[r, c]} has no images in the face/template/media list"
+            )
+        out[start : start + chunk] = np.einsum("ij,ij->i", feats[idx_c[:, 0]], feats[idx_c[:, 1]])
+    return out
+
+
+def score(
+    E0: np.ndarray,
+    E1: np.ndarray,
+    face_scores: np.ndarray,
+    template_ids: np.ndarray,
+    media_ids: np.ndarray,
+    pairs: np.ndarray,
+    labels: np.ndarray,
+    mode: ImageFeatureMode = ImageFeatureMode(),
+    fars=IJB_FARS,
+    chunk: int = CHUNK_PAIRS,
+) -> dict:
+    """Full IJB 1:1 evaluation from raw per-image embeddings.
+
+    Returns a dict: ``tar_at_far`` ({far: TAR fraction}), ``auc`` (fraction), ``eer``,
+    ``n_pairs``, ``n_genuine``, ``n_templates``, ``mode`` (e.g. "N1D1F2"), and ``scores``
+    ((K,) float32 cosine scores in pair order, for saving).
+    """
+    labels = np.asarray(labels)
+    if labels.shape != (np.asarray(pairs).shape[0],):
+        raise InputError(
+            f"IJB labels: {np.asarray(pairs).shape[0]} pairs but labels have shape {labels.shape}"
+        )
+    feats = image_features(E0, E1, face_scores, mode)
+    templates, tfeats = pool_templates(feats, template_ids, media_ids)
+    scores = pair_scores(templates, tfeats, pairs, chunk=chunk)
+    fpr, tpr, _ = roc.roc_curve(scores, labels)
+    return {
+        "tar_at_far": roc.read_tar(fpr, tpr, fars),
+        "auc": roc.auc(fpr, tpr),
+        "eer": roc.eer(fpr, tpr),
+        "n_pairs": int(scores.shape[0]),
+        "n_genuine": int(np.sum(labels.astype(bool))),
+        "n_templates": int(templates.shape[0]),
+        "mode": mode.label,
+        "scores": scores,
+    }

@@ -1,0 +1,267 @@
+"""One benchmark of one run: load the benchmark files, embed (cached), score, build the record.
+
+The record is what ``python -m interface evaluate`` writes per (run, benchmark):
+``{"run_id", "benchmark", "kind", "spec", "rows": [{"run_id", "benchmark", "metric", "value",
+"n"}], "extra"}``. Metric names follow CONTRACTS.md (Evaluation).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from interface.errors import InputError
+from interface.evaluation import identification, ijb, verification
+from interface.evaluation.cache import cache_key, cached_arrays, data_fingerprint
+from interface.evaluation.embed import extract
+from interface.evaluation.spec import identification_spec, ijb_spec, verification_spec
+
+KINDS = ("verification", "ijb", "identification")
+
+
+@dataclass
+class Benchmark:
+    """One requested benchmark: its name (used in file and table names), kind, data path, output."""
+
+    name: str
+    kind: str
+    path: Path
+    out: Path
+    options: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InputError(
+                f"benchmark {self.name!r}: kind {self.kind!r}; expected one of {', '.join(KINDS)}"
+            )
+        self.path = Path(self.path)
+        self.out = Path(self.out)
+
+
+@dataclass
+class Context:
+    """A loaded run and the extraction settings shared by all its benchmarks."""
+
+    model: torch.nn.Module
+    run_id: str
+    model_sha: str
+    input_size: int = 112
+    batch_size: int = 64
+    device: str = "auto"
+    threads: int | None = None
+    cache_dir: Path | None = None
+
+    def embed(self, images: np.ndarray | Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        return extract(
+            self.model, images, self.input_size, self.batch_size, self.device, self.threads, progress=True
+        )
+
+    def arrays(self, bench: Benchmark, files: list[Path], compute: Callable[[], dict[str, np.ndarray]]):
+        """Embeddings for ``bench`` from the cache when model, data and settings are unchanged."""
+        key = cache_key(
+            model=self.model_sha,
+            data=data_fingerprint(files),
+            kind=bench.kind,
+            input_size=self.input_size,
+            colour="RGB",
+            options=sorted(bench.options.items()),
+        )
+        cache_file = None if self.cache_dir is None else self.cache_dir / self.run_id / f"{bench.name}.npz"
+        return cached_arrays(cache_file, key, compute)
+
+
+def _row(ctx: Context, bench: Benchmark, metric: str, value: float, n: int) -> dict:
+    return {
+        "run_id": ctx.run_id,
+        "benchmark": bench.name,
+        "metric": metric,
+        "value": float(value),
+        "n": int(n),
+    }
+
+
+def _require(path: Path, what: str, is_dir: bool = False) -> Path:
+    ok = path.is_dir() if is_dir else path.is_file()
+    if not ok:
+        raise InputError(f"{what} {path} does not exist (expected a {'folder' if is_dir else 'file'})")
+    return path
+
+
+def _verification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict]:
+    from interface.data import read_bin
+
+    path = _require(bench.path, f"verification pack for {bench.name!r}")
+
+    def compute():
+        images, issame = read_bin(path)
+        E0, E1 = ctx.embed(images)
+        return {"E0": E0, "E1": E1, "issame": np.asarray(issame, dtype=bool)}
+
+    a, hit = ctx.arrays(bench, [path], compute)
+    n_folds = int(bench.options.get("n_folds", 10))
+    res = verification.evaluate_raw(a["E0"], a["E1"], a["issame"], n_folds=n_folds)
+    n = res["n_pairs"]
+    metrics = {
+        "accuracy": res["accuracy"],
+        "accuracy_std": res["accuracy_std"],
+        "val_at_far_1e-3": res["val_at_far"],
+        "auc": res.get("auc", float("nan")),
+        "eer": res.get("eer", float("nan")),
+        "xnorm": res["xnorm"],
+        "threshold": res["threshold"],
+    }
+    rows = [_row(ctx, bench, k, v, n) for k, v in metrics.items()]
+    extra = {
+        k: res[k]
+        for k in ("fold_accuracy", "thresholds", "val_std", "far", "val_thresholds", "n_pairs", "n_folds")
+    }
+    extra["cache_hit"] = hit
+    return verification_spec(n_folds), rows, extra
+
+
+class _AlignedIJBImages(Sequence):
+    """Lazy view of the IJB loose crops aligned to 112x112 with their five landmarks."""
+
+    def __init__(self, folder: Path, names: Sequence[str], landmarks: np.ndarray):
+        from interface.data.align import align_face
+
+        self.folder, self.names, self.landmarks, self.align = folder, names, landmarks, align_face
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        from interface.data.images import decode_image_file
+
+        img = decode_image_file(
+            str(self.folder / str(self.names[i])), where=f"IJB image {self.names[i]!r} (row {i + 1})"
+        )
+        return self.align(img, np.asarray(self.landmarks[i]), size=112)
+
+
+def _ijb(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict]:
+    from interface.data.ijb import read_ijb
+
+    root = _require(bench.path, f"IJB folder for {bench.name!r}", is_dir=True)
+    meta = read_ijb(root)
+    crops = _require(root / "loose_crop", "IJB image folder", is_dir=True)
+    files = sorted((root / "meta").glob("*.txt")) + [crops]
+
+    def compute():
+        E0, E1 = ctx.embed(_AlignedIJBImages(crops, meta.image_names, meta.landmarks))
+        return {"E0": E0, "E1": E1}
+
+    a, hit = ctx.arrays(bench, files, compute)
+    mode = ijb.ImageFeatureMode(
+        **{k: bench.options[k] for k in ("flip", "norm", "detector") if k in bench.options}
+    )
+    chunk = int(bench.options.get("chunk", ijb.CHUNK_PAIRS))
+    res = ijb.score(
+        a["E0"],
+        a["E1"],
+        meta.face_scores,
+        meta.template_ids,
+        meta.media_ids,
+        meta.pairs,
+        meta.labels,
+        mode=mode,
+        chunk=chunk,
+    )
+    n = res["n_pairs"]
+    rows = [_row(ctx, bench, f"tar_at_far_{far:.0e}", tar, n) for far, tar in res["tar_at_far"].items()]
+    rows += [_row(ctx, bench, "auc", res["auc"], n), _row(ctx, bench, "eer", res["eer"], n)]
+    extra = {k: res[k] for k in ("n_pairs", "n_genuine", "n_templates", "mode")}
+    extra["n_images"] = int(a["E0"].shape[0])
+    extra["cache_hit"] = hit
+    return ijb_spec(mode.label, chunk), rows, extra
+
+
+class _RecordImages(Sequence):
+    """Lazy images of a RecordDataset; labels are filled in as records are read."""
+
+    def __init__(self, ds):
+        self.ds = ds
+        self.labels = np.full(len(ds), -1, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        img, label = self.ds.read(i)
+        self.labels[i] = int(label)
+        return img
+
+
+def _drop(path: Path, n: int) -> np.ndarray:
+    """Boolean keep-mask after removing the record indices listed in noise file ``path``."""
+    keep = np.ones(n, dtype=bool)
+    keep[identification.read_noise_list(_require(path, "noise list"), n)] = False
+    return keep
+
+
+def _identification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict]:
+    from interface.data import RecordDataset
+
+    root = _require(bench.path, f"identification folder for {bench.name!r}", is_dir=True)
+    probe_dir = _require(root / "probe", "identification probe set", is_dir=True)
+    dis_dir = _require(root / "distractors", "identification distractor set", is_dir=True)
+    files = [p for d in (probe_dir, dis_dir) for p in sorted(d.iterdir()) if p.is_file()]
+
+    def compute():
+        probes = _RecordImages(RecordDataset(probe_dir))
+        P0, P1 = ctx.embed(probes)
+        D0, D1 = ctx.embed(_RecordImages(RecordDataset(dis_dir)))
+        return {"P0": P0, "P1": P1, "labels": probes.labels, "D0": D0, "D1": D1}
+
+    a, hit = ctx.arrays(bench, files, compute)
+    probes, _ = verification.fuse_flip(a["P0"], a["P1"])
+    distractors, _ = verification.fuse_flip(a["D0"], a["D1"])
+    labels = a["labels"]
+    cleaned = bool(bench.options.get("clean", False))
+    dropped = {"probes": 0, "distractors": 0}
+    if cleaned:
+        keep_p = _drop(root / "probe_noises.txt", probes.shape[0])
+        keep_d = _drop(root / "distractor_noises.txt", distractors.shape[0])
+        dropped = {"probes": int((~keep_p).sum()), "distractors": int((~keep_d).sum())}
+        probes, labels, distractors = probes[keep_p], labels[keep_p], distractors[keep_d]
+    seed = int(bench.options.get("seed", 0))
+    ladder = bench.options.get("ladder")
+    res = identification.evaluate(probes, labels, distractors, ladder=ladder, seed=seed)
+    n = res["n_probe_pairs"]
+    rows = [_row(ctx, bench, f"rank{r}", res[f"rank{r}"], n) for r in identification.CMC_RANKS]
+    rows += [
+        _row(ctx, bench, f"tar_at_far_{far:.0e}", tar, res["n_genuine"] + res["n_impostor"])
+        for far, tar in res["tar_at_far"].items()
+    ]
+    rows += [_row(ctx, bench, f"rank1@{m}", res["cmc"][m][1], n) for m in res["ladder"]]
+    extra = {
+        "cmc": {str(m): {str(r): v for r, v in c.items()} for m, c in res["cmc"].items()},
+        "dropped": dropped,
+        "cache_hit": hit,
+        **{k: res[k] for k in ("n_probe_pairs", "n_genuine", "n_impostor", "n_distractors")},
+    }
+    return identification_spec(res["ladder"], seed, cleaned), rows, extra
+
+
+_SCORERS = {"verification": _verification, "ijb": _ijb, "identification": _identification}
+
+
+def run_benchmark(ctx: Context, bench: Benchmark) -> dict:
+    """Score ``bench`` for the run in ``ctx``; return the JSON record (not yet written)."""
+    t0 = time.perf_counter()
+    spec, rows, extra = _SCORERS[bench.kind](ctx, bench)
+    extra["model_sha256"] = ctx.model_sha
+    extra["wall_time_s"] = round(time.perf_counter() - t0, 3)
+    return {
+        "run_id": ctx.run_id,
+        "benchmark": bench.name,
+        "kind": bench.kind,
+        "spec": spec,
+        "rows": rows,
+        "extra": extra,
+    }
