@@ -1,0 +1,9 @@
+"""Backbones: ``build_backbone(name, embedding_size=512, input_size=112)`` and ``list_backbones()``.
+
+Registered: iresnet18/34/50/100/200 (arcface_torch key layout), mobilefacenet, tiny.
+"""
+
+from interface.backbones import iresnet, mobilefacenet, tiny  # noqa: F401  (registration)
+from interface.backbones.registry import build_backbone, list_backbones, register_backbone
+
+__all__ = ["build_backbone", "list_backbones", "register_backbone"]

@@ -1,0 +1,84 @@
+"""Open a run's training set and choose how its batches are delivered (memory cache or stream).
+
+The dataset is read through :mod:`interface.data` only (RecordDataset for the files,
+FaceDataset for the preprocessing: RGB, (x/255 - 0.5)/0.5, bilinear antialiased resize to the
+input size), so the trainer and the evaluators see identically prepared pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from interface.errors import InputError
+from interface.training.batches import MemorySource, StreamSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingData:
+    """A training set ready to batch: ``source.batches(indices, flips)`` yields (images, labels)."""
+
+    source: MemorySource | StreamSource
+    num_images: int
+    num_classes: int
+    cached: bool
+
+
+def open_records(folder: str | Path):
+    """The image source in ``folder`` (RecordIO set, or a folder of identity sub-folders).
+
+    A missing folder, or one that is neither, raises a one-line InputError naming it.
+    """
+    from interface.data.dataset import open_source
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"config key 'data': dataset folder {root} not found")
+    return open_source(root)
+
+
+def cache_megabytes(num_images: int, input_size: int) -> float:
+    """Memory (MiB) of the decoded float32 set at ``input_size`` pixels."""
+    return num_images * 3 * input_size * input_size * 4 / 2**20
+
+
+def _decode_all(faces, num_images: int, input_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    images = torch.empty((num_images, 3, input_size, input_size), dtype=torch.float32)
+    labels = torch.empty(num_images, dtype=torch.int64)
+    for i in range(num_images):
+        images[i], labels[i] = faces[i]
+    return images, labels
+
+
+def open_training_data(
+    records, input_size: int, cache_mb: int, num_workers: int, pin_memory: bool
+) -> TrainingData:
+    """Prepare ``records`` (from :func:`open_records`), checking every label before any training step.
+
+    Sets needing at most ``cache_mb`` MiB decoded are decoded once into memory; larger sets
+    stream through ``num_workers`` DataLoader workers. A label outside [0, num_classes) raises
+    InputError naming the record (RecordDataset checks it on read).
+    """
+    from interface.data import FaceDataset
+
+    num_images = len(records)
+    if num_images == 0:
+        raise InputError(f"config key 'data': {getattr(records, 'root', records)} holds no training images")
+    faces = FaceDataset(records, train=False, input_size=input_size)
+    if cache_megabytes(num_images, input_size) <= cache_mb:
+        log.info(
+            "decoding %d images into memory (%.0f MiB)", num_images, cache_megabytes(num_images, input_size)
+        )
+        images, labels = _decode_all(faces, num_images, input_size)
+        return TrainingData(MemorySource(images, labels), num_images, records.num_classes, cached=True)
+    if hasattr(records, "label"):  # reads headers only: catches bad labels before training
+        for i in range(num_images):
+            records.label(i)
+    return TrainingData(
+        StreamSource(faces, num_workers, pin_memory), num_images, records.num_classes, cached=False
+    )

@@ -1,0 +1,434 @@
+"""The one training loop every loss goes through (InterFace release recipe, digest §3.4 and §4).
+
+SGD (momentum 0.9, weight decay 5e-4 on every trained parameter) with the learning rate
+``lr x global_batch / 512``, a per-step schedule (:mod:`interface.training.schedule`), gradient-norm
+clipping (5) on the backbone only, autocast (bf16 by default on CUDA, fp16 with a gradient scaler,
+or fp32) around the backbone while the loss runs in float32, channels_last and torch.compile on
+request, DistributedDataParallel under torchrun. The loss module owns the class weights; the
+trainer only calls it, and asks for its statistics (``collect_stats``) on logging steps only.
+
+Per step there is exactly one host synchronisation: the finiteness flags of the loss and the
+backbone gradient norm (all-reduced across processes so every rank skips the same steps).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import math
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from interface.errors import InputError
+from interface.training import runs
+from interface.training.batches import EpochPlan, MemorySource
+from interface.training.checkpoint import (
+    RESUME_NAME,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from interface.training.config import RunConfig
+from interface.training.data import open_records, open_training_data
+from interface.training.distributed import Context, all_max, all_mean, setup, teardown
+from interface.training.optim import SGD
+from interface.training.schedule import Schedule
+
+log = logging.getLogger("interface.training")
+
+#: config keys that may change between an interrupted run and its resumption (how, not what).
+RUNTIME_KEYS = frozenset(
+    {"device", "threads", "num_workers", "log_every", "checkpoint_every", "compile", "cache_mb", "tags"}
+)
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
+
+
+class TrainingDivergedError(RuntimeError):
+    """Too many consecutive non-finite losses; the message names the step and the statistics."""
+
+
+class JointModel(nn.Module):
+    """Backbone (under autocast) then loss (float32): ``forward(images, labels) -> scalar loss``.
+
+    One module so DistributedDataParallel averages the gradients of both the backbone and the
+    class weights owned by the loss.
+    """
+
+    def __init__(
+        self, backbone: nn.Module, loss: nn.Module, device_type: str, dtype: torch.dtype | None
+    ) -> None:
+        super().__init__()
+        self.backbone, self.loss = backbone, loss
+        self.device_type, self.dtype = device_type, dtype
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(
+            self.device_type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None
+        ):
+            embeddings = self.backbone(images)
+        return self.loss(embeddings.float(), labels)
+
+
+def import_plugins(plugins: list[str]) -> None:
+    """Import each plugin (a module name, or a path to a .py file) so its losses/backbones register."""
+    for plugin in plugins:
+        try:
+            if plugin.endswith(".py"):
+                path = Path(plugin).resolve()
+                if not path.is_file():
+                    raise InputError(f"config key 'plugins': file {plugin} not found")
+                name = f"interface_plugin_{path.stem}"
+                if name in sys.modules:
+                    continue
+                spec = importlib.util.spec_from_file_location(name, path)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)
+            else:
+                importlib.import_module(plugin)
+        except ImportError as exc:
+            raise InputError(f"config key 'plugins': cannot import {plugin!r} ({exc})") from None
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` -> bf16 on CUDA devices that support it, fp32 otherwise."""
+    if precision == "auto":
+        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    return precision
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (CPU and CUDA), numpy and random."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def build_models(config: RunConfig, num_classes: int) -> tuple[nn.Module, nn.Module]:
+    """Backbone and loss module, initialised from the run seed."""
+    from interface.backbones import build_backbone
+    from interface.losses import build_loss
+
+    seed_everything(config.seed)
+    backbone = build_backbone(
+        config.backbone, embedding_size=config.embedding_size, input_size=config.input_size
+    )
+    loss = build_loss(
+        config.loss, num_classes=num_classes, embedding_size=config.embedding_size, **config.loss_params
+    )
+    return backbone, loss
+
+
+def _check_resumable(saved: dict[str, Any], config: RunConfig, path: Path) -> None:
+    current = config.to_dict()
+    for key, value in saved.items():
+        if key not in RUNTIME_KEYS and current.get(key) != value:
+            raise InputError(
+                f"{path}: was written with {key}={value!r} but the config now says {current.get(key)!r}; "
+                "use another RUN_DIR or delete the file"
+            )
+
+
+class Trainer:
+    """One run: ``Trainer(config, out_dir).run() -> run_info`` (see module docstring)."""
+
+    def __init__(self, config: RunConfig, out_dir: Path, ctx: Context) -> None:
+        self.config, self.out_dir, self.ctx = config, Path(out_dir), ctx
+        self.device = ctx.device
+        self.precision = resolve_precision(config.precision, self.device)
+        if self.precision != "fp32" and self.device.type == "cpu" and self.precision == "fp16":
+            log.warning("fp16 autocast on CPU is slow; bf16 or fp32 is the usual choice there")
+        self.channels_last = (
+            self.device.type == "cuda" if config.channels_last is None else config.channels_last
+        )
+
+    # ----------------------------------------------------------------------------------- setup
+    def _prepare(self) -> None:
+        config, ctx = self.config, self.ctx
+        records = open_records(config.data)
+        self.num_classes = records.num_classes
+        self.backbone, self.loss = build_models(config, self.num_classes)
+        self.data = open_training_data(
+            records,
+            config.input_size,
+            config.cache_mb,
+            config.num_workers,
+            pin_memory=self.device.type == "cuda",
+        )
+        if isinstance(self.data.source, MemorySource) and self.device.type == "cuda":
+            source = self.data.source
+            self.data.source = MemorySource(source.images.to(self.device), source.labels.to(self.device))
+        self.plan = EpochPlan(self.data.num_images, config.batch_size, config.seed, ctx.rank, ctx.world)
+        spe = self.plan.steps_per_epoch
+        self.total_steps = min(config.epochs * spe, config.max_steps or math.inf)
+        self.schedule = Schedule(
+            config.lr_schedule,
+            spe,
+            self.total_steps,
+            tuple(config.milestones),
+            config.warmup_epochs,
+            config.poly_power,
+        )
+        if config.sync_bn and ctx.world > 1:
+            self.backbone = nn.SyncBatchNorm.convert_sync_batchnorm(self.backbone)
+        memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.backbone.to(self.device, memory_format=memory_format)
+        self.loss.to(self.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        forward_backbone = torch.compile(self.backbone) if config.compile else self.backbone
+        joint = JointModel(forward_backbone, self.loss, self.device.type, AUTOCAST_DTYPES[self.precision])
+        self.model = DistributedDataParallel(joint) if ctx.world > 1 else joint
+        self.backbone_params = [p for p in self.backbone.parameters() if p.requires_grad]
+        self.lr = config.lr * config.batch_size / 512
+        groups = [
+            {"params": self.backbone_params, "initial_lr": self.lr},
+            {"params": [p for p in self.loss.parameters() if p.requires_grad], "initial_lr": self.lr},
+        ]
+        self.optimizer = SGD([g for g in groups if g["params"]], config.momentum, config.weight_decay)
+        self.scaler = (
+            torch.amp.GradScaler(self.device.type, growth_interval=100) if self.precision == "fp16" else None
+        )
+        self.step = self.epoch = self.step_in_epoch = 0
+        self.nonfinite_total = self.nonfinite_run = 0
+        self.metrics: list[dict[str, Any]] = []
+        self.train_time = 0.0
+        self._resume()
+
+    def _resume(self) -> None:
+        path = self.out_dir / RESUME_NAME
+        if not path.is_file():
+            return
+        saved = load_checkpoint(path)
+        _check_resumable(saved["config"], self.config, path)
+        self.backbone.load_state_dict(saved["backbone"])
+        self.loss.load_state_dict(saved["loss"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        if self.scaler is not None and saved["scaler"] is not None:
+            self.scaler.load_state_dict(saved["scaler"])
+        for key in (
+            "step",
+            "epoch",
+            "step_in_epoch",
+            "nonfinite_total",
+            "nonfinite_run",
+            "metrics",
+            "train_time",
+        ):
+            setattr(self, key, saved[key])
+        set_rng_state(saved["rng"])
+        log.info(
+            "resumed from %s at step %d (epoch %d, step %d of it)",
+            path,
+            self.step,
+            self.epoch,
+            self.step_in_epoch,
+        )
+
+    def _save(self) -> None:
+        if not self.ctx.is_main:
+            return
+        payload = {
+            "config": self.config.to_dict(),
+            "backbone": self.backbone.state_dict(),
+            "loss": self.loss.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": None if self.scaler is None else self.scaler.state_dict(),
+            "rng": rng_state(),
+        }
+        for key in (
+            "step",
+            "epoch",
+            "step_in_epoch",
+            "nonfinite_total",
+            "nonfinite_run",
+            "metrics",
+            "train_time",
+        ):
+            payload[key] = getattr(self, key)
+        save_checkpoint(self.out_dir / RESUME_NAME, payload)
+
+    # ------------------------------------------------------------------------------------ loop
+    def _train_step(
+        self, images: torch.Tensor, labels: torch.Tensor, collect: bool
+    ) -> tuple[torch.Tensor, bool, bool]:
+        """One optimiser step; returns (detached loss, loss finite, step taken)."""
+        factor = self.schedule.factor(self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * factor
+        self.loss.collect_stats = collect
+        loss = self.model(images, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+        else:
+            loss.backward()
+        if self.config.grad_clip is not None:
+            self.grad_norm = nn.utils.clip_grad_norm_(self.backbone_params, self.config.grad_clip)
+        else:
+            self.grad_norm = nn.utils.get_total_norm(
+                [p.grad for p in self.backbone_params if p.grad is not None]
+            )
+        loss = loss.detach()
+        flags = torch.stack([~torch.isfinite(loss), ~torch.isfinite(self.grad_norm)]).float()
+        loss_bad, grad_bad = (bool(v) for v in all_max(flags, self.ctx).tolist())
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)  # skips by itself when the unscaled gradients overflowed
+            self.scaler.update()
+            return loss, not loss_bad, not (loss_bad or grad_bad)
+        if loss_bad or grad_bad:
+            self.optimizer.zero_grad(set_to_none=True)
+            return loss, not loss_bad, False
+        self.optimizer.step()
+        return loss, True, True
+
+    def _log(self, loss_sum: torch.Tensor, loss_n: int, since: float, steps: int, bar: tqdm) -> None:
+        mean = all_mean(loss_sum / max(loss_n, 1), self.ctx).item() if loss_n else float("nan")
+        elapsed = time.perf_counter() - since
+        record = {
+            "step": self.step,
+            "epoch": round(self.step / self.plan.steps_per_epoch, 4),
+            "loss": mean,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "images_per_s": steps * self.config.batch_size / max(elapsed, 1e-9),
+            "grad_scale": 1.0 if self.scaler is None else float(self.scaler.get_scale()),
+            "grad_norm": float(self.grad_norm),
+            "nonfinite_steps": self.nonfinite_total,
+        }
+        record.update({k: float(v) for k, v in getattr(self.loss, "last_stats", {}).items()})
+        self.metrics.append(record)
+        if self.ctx.is_main:
+            bar.set_postfix(loss=f"{mean:.4f}", img_s=f"{record['images_per_s']:.0f}", refresh=False)
+            log.info(
+                "step %d/%d epoch %.2f loss %.4f lr %.5f %.0f img/s %s",
+                self.step,
+                self.total_steps,
+                record["epoch"],
+                mean,
+                record["lr"],
+                record["images_per_s"],
+                " ".join(
+                    f"{k} {v:.4g}"
+                    for k, v in record.items()
+                    if k not in {"step", "epoch", "loss", "lr", "images_per_s"}
+                ),
+            )
+
+    def _diverged(self, loss: torch.Tensor) -> TrainingDivergedError:
+        stats = ", ".join(f"{k}={v:.4g}" for k, v in getattr(self.loss, "last_stats", {}).items())
+        return TrainingDivergedError(
+            f"training stopped at step {self.step}: {self.nonfinite_run} consecutive non-finite losses "
+            f"(max_nonfinite={self.config.max_nonfinite}); last loss {float(loss)}, backbone grad norm "
+            f"{float(self.grad_norm)}, lr {self.optimizer.param_groups[0]['lr']:.4g}; loss stats: {stats or 'none'}"
+        )
+
+    def _loop(self) -> None:
+        config, spe = self.config, self.plan.steps_per_epoch
+        interactive = self.ctx.is_main and sys.stderr.isatty()
+        bar = tqdm(
+            total=self.total_steps,
+            initial=self.step,
+            unit="step",
+            disable=not interactive,
+            dynamic_ncols=True,
+        )
+        start = since = time.perf_counter()
+        steps_since, loss_sum, loss_n = 0, torch.zeros((), device=self.device), 0
+        train_time0 = self.train_time
+        while self.step < self.total_steps:
+            indices, flips = self.plan.epoch(self.epoch)
+            batches = self.data.source.batches(indices[self.step_in_epoch :], flips[self.step_in_epoch :])
+            for images, labels in batches:
+                images = images.to(self.device, non_blocking=True)
+                labels = labels.to(self.device, non_blocking=True)
+                if self.channels_last:
+                    images = images.contiguous(memory_format=torch.channels_last)
+                is_log = (self.step + 1) % config.log_every == 0 or self.step + 1 == self.total_steps
+                loss, finite, _ = self._train_step(images, labels, collect=is_log or self.nonfinite_run > 0)
+                self.step += 1
+                self.step_in_epoch += 1
+                steps_since += 1
+                if finite:
+                    loss_sum += loss
+                    loss_n += 1
+                    self.nonfinite_run = 0
+                else:
+                    self.nonfinite_total += 1
+                    self.nonfinite_run += 1
+                    if self.nonfinite_run >= config.max_nonfinite:
+                        raise self._diverged(loss)
+                bar.update(1)
+                if is_log:
+                    self._log(loss_sum, loss_n, since, steps_since, bar)
+                    since, steps_since, loss_sum, loss_n = (
+                        time.perf_counter(),
+                        0,
+                        torch.zeros_like(loss_sum),
+                        0,
+                    )
+                done = self.step >= self.total_steps
+                if self.step_in_epoch == spe:
+                    self.epoch, self.step_in_epoch = self.epoch + 1, 0
+                self.train_time = train_time0 + time.perf_counter() - start
+                if not done and (
+                    self.step_in_epoch == 0
+                    or (config.checkpoint_every and self.step % config.checkpoint_every == 0)
+                ):
+                    self._save()
+                if done:
+                    break
+        bar.close()
+        self.train_time = train_time0 + time.perf_counter() - start
+
+    # ------------------------------------------------------------------------------------- run
+    def run(self) -> dict[str, Any]:
+        wall0 = time.perf_counter()
+        self._prepare()
+        self.setup_time = time.perf_counter() - wall0
+        self.model.train()
+        self._loop()
+        info = runs.run_info(self, wall_time_s=time.perf_counter() - wall0)
+        if self.ctx.is_main:
+            runs.write_outputs(self, info)
+        return info
+
+
+def train(config: RunConfig, out_dir: str | Path) -> dict[str, Any]:
+    """Train ``config`` into ``out_dir`` (resuming from ``out_dir/resume.pt``); returns run.json's content.
+
+    A finished run with the same config is not trained again: its run.json is returned.
+    """
+    out_dir = Path(out_dir)
+    ctx = setup(config.device)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    import_plugins(config.plugins)
+    finished = runs.finished_run(out_dir, config)
+    if finished is not None:
+        log.info("%s already holds this finished run; nothing to do", out_dir)
+        teardown(ctx)
+        return finished
+    handler = runs.attach_log(out_dir) if ctx.is_main else None
+    try:
+        info = Trainer(config, out_dir, ctx).run()
+    except BaseException:
+        if ctx.world > 1 and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+        raise
+    finally:
+        if handler is not None:
+            runs.detach_log(handler)
+    teardown(ctx)
+    return info
