@@ -54,7 +54,7 @@ def jpeg_size(data: bytes, where: str) -> tuple[int, int]:
 
 
 def decode_jpeg(data: bytes | memoryview, where: str) -> np.ndarray:
-    """Decode JPEG bytes to a uint8 (H, W, 3) RGB array; anything else raises :class:`InputError`."""
+    """Decode JPEG bytes to a writable uint8 (H, W, 3) RGB array; anything else raises :class:`InputError`."""
     if bytes(data[:2]) != JPEG_SOI:
         raise InputError(
             f"{where}: payload is not JPEG (starts with {bytes(data[:4]).hex() or 'nothing'}, expected ffd8)"
@@ -63,6 +63,17 @@ def decode_jpeg(data: bytes | memoryview, where: str) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as im:
             if im.mode != "RGB":
                 im = im.convert("RGB")
-            return np.asarray(im)
+            return np.array(im)  # writable copy (np.asarray of a PIL image is read-only)
     except Exception as exc:
         raise InputError(f"{where}: corrupt JPEG ({exc})") from None
+
+
+def decode_image_file(path: str, where: str | None = None) -> np.ndarray:
+    """Decode an image file of any Pillow-readable format to a uint8 (H, W, 3) RGB array."""
+    try:
+        with Image.open(path) as im:
+            return np.array(im.convert("RGB"))
+    except FileNotFoundError:
+        raise InputError(f"{where or path}: image file not found") from None
+    except Exception as exc:
+        raise InputError(f"{where or path}: cannot decode image ({exc})") from None

@@ -295,6 +295,28 @@ class RecordReader:
             raise InputError(f"{self.idx_path}: key {key} is not in the index")
         return decode_chunks(self._buffer(), int(self.offsets[row]), self.where(key))
 
+    def read_label_header(self, key: int) -> IRHeader:
+        """The IRHeader of ``key`` without copying the payload (reads the first chunk's prefix)."""
+        row = self._row(int(key))
+        if row < 0:
+            raise InputError(f"{self.idx_path}: key {key} is not in the index")
+        buf, off = self._buffer(), int(self.offsets[row])
+        if off + 8 + IRHEADER_SIZE <= self.size:
+            magic, lrec = _CHUNK_HEAD.unpack_from(buf, off)
+            length = lrec & MAX_CHUNK
+            if (
+                magic == MAGIC
+                and lrec >> LENGTH_BITS in (0, 1)
+                and length >= IRHEADER_SIZE
+                and off + 8 + length <= self.size
+            ):
+                flag = _IRHEADER.unpack_from(buf, off + 8)[0]
+                if length >= IRHEADER_SIZE + 4 * flag:
+                    return unpack_record(
+                        bytes(buf[off + 8 : off + 8 + IRHEADER_SIZE + 4 * flag]), self.where(key)
+                    )[0]
+        return self.read_header(key)[0]  # split header or damaged record: full path, full checks
+
     def read_header(self, key: int) -> tuple[IRHeader, bytes]:
         """``(IRHeader, payload)`` of record ``key``."""
         return unpack_record(self.read(key), self.where(key))

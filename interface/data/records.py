@@ -110,21 +110,25 @@ class RecordDataset:
             raise IndexError(f"image index {i} out of range for {len(self)} images in {self.root}")
         return int(self.keys[i])
 
-    def read_raw(self, i: int) -> tuple[bytes, int]:
-        """``(JPEG bytes, class)`` of image ``i`` (0-based position, not the record key)."""
-        key = self._check_index(i)
-        header, payload = self.reader.read_header(key)
+    def _class(self, key: int, header) -> int:
         label = record_class(header)
         if not 0 <= label < self.num_classes:
             raise InputError(
                 f"{self.reader.where(key)}: label {label} outside [0, {self.num_classes}) "
                 f"(num_classes from {self.root / 'property'})"
             )
-        return payload, label
+        return label
+
+    def read_raw(self, i: int) -> tuple[bytes, int]:
+        """``(JPEG bytes, class)`` of image ``i`` (0-based position, not the record key)."""
+        key = self._check_index(i)
+        header, payload = self.reader.read_header(key)
+        return payload, self._class(key, header)
 
     def label(self, i: int) -> int:
-        """Class of image ``i`` without decoding it."""
-        return self.read_raw(i)[1]
+        """Class of image ``i`` from its record header only (no payload copy, no decoding)."""
+        key = self._check_index(i)
+        return self._class(key, self.reader.read_label_header(key))
 
     def read(self, i: int) -> tuple[np.ndarray, int]:
         """``(uint8 (H, W, 3) RGB, class)`` of image ``i``; the shape must match ``property``."""
