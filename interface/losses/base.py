@@ -49,6 +49,36 @@ def cos_add(cos: Tensor, cos_m: Tensor | float, sin_m: Tensor | float) -> Tensor
     return cos * cos_m - sin_from_cos(cos) * sin_m
 
 
+class _ShiftedCosine(torch.autograd.Function):
+    """cos(theta - m) = cos(theta) cos(m) + sin(theta) sin(m) over a (B, C) cosine matrix.
+
+    In-place passes on two fresh buffers forward and one backward: on CPU, fresh B x C
+    temporaries cost more than the arithmetic. Saves cos/sin(theta) (sin floored at
+    sqrt(SIN_EPS)) for the slope ``cos(m) - sin(m) cos(theta) / sin(theta)``, finite at |cos| = 1.
+    ``cos_m``/``sin_m`` carry no gradient.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, cos: Tensor, cos_m: Tensor, sin_m: Tensor) -> Tensor:
+        ratio = torch.mul(cos, cos).neg_().add_(1.0).clamp_min_(SIN_EPS).sqrt_()  # sin(theta)
+        out = torch.mul(ratio, sin_m).addcmul_(cos, cos_m)
+        torch.div(cos, ratio, out=ratio)  # cot(theta)
+        ctx.save_for_backward(ratio, cos_m, sin_m)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
+        ratio, cos_m, sin_m = ctx.saved_tensors
+        slope = torch.mul(ratio, sin_m.neg()).add_(cos_m)
+        return slope.mul_(grad), None, None
+
+
+def cos_sub(cos: Tensor, cos_m: Tensor, sin_m: Tensor) -> Tensor:
+    """cos(theta - m) for a cosine matrix (B, C) and detached ``cos(m)``, ``sin(m)`` broadcasting
+    to it, without arccos (finite gradient at |cos| = 1)."""
+    return _ShiftedCosine.apply(cos, cos_m.detach(), sin_m.detach())
+
+
 def safe_acos(cos: Tensor) -> Tensor:
     """arccos(cos) with the exact value and the gradient -1/sin(theta), sin floored at sqrt(SIN_EPS).
 
@@ -200,10 +230,13 @@ class MarginLoss(nn.Module):
         index = batch.labels.view(-1, 1)
         cos_y = cos.gather(1, index)
         ctx = self.batch_context(cos_y, batch)
-        out = self.nontarget_logit(cos, cos_y, ctx).scatter(1, index, self.target_logit(cos_y, ctx))
         if self.collect_stats:
             self.last_stats = self.stats(cos, cos_y, batch.labels, ctx)
-        return out * self.scale(ctx), batch, ctx
+        out = self.nontarget_logit(cos, cos_y, ctx).scatter(1, index, self.target_logit(cos_y, ctx))
+        scale = self.scale(ctx)
+        # In place when the scale needs no gradient: one B x C buffer less.
+        out = out * scale if isinstance(scale, Tensor) and scale.requires_grad else out.mul_(scale)
+        return out, batch, ctx
 
     def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
         """Mean softmax cross-entropy of the scaled logits plus the loss's regulariser (scalar)."""

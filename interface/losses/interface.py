@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from interface.losses.arcface import arc_target
-from interface.losses.base import Batch, MarginLoss, cos_add, sin_from_cos
+from interface.losses.base import Batch, MarginLoss, cos_sub
 from interface.losses.registry import register_loss
 
 #: ``mid`` of each variant in the release's config (rad for cc/dc; dd divides it by phi).
@@ -91,19 +91,25 @@ class InterFace(MarginLoss):
         self.fallback = self.check_choice("fallback", fallback, (False, True))
         self.straight_through = self.check_choice("straight_through", straight_through, (False, True))
 
-    def mhat(self, theta_y: Tensor, phi: Tensor | float | None) -> Tensor:
-        """The non-target shift m-hat (rad) for target angles ``theta_y`` and centre angles ``phi``.
+    def mhat(self, theta_y: Tensor, phi: Tensor | None, owned: bool = False) -> Tensor:
+        """The non-target shift m-hat (rad), detached, for target angles ``theta_y`` (B, 1) and
+        centre angles ``phi`` (rad; broadcasting to (B, C)). ``phi`` None, and always for cc: pi/2.
 
-        ``phi`` None (and always for variant cc): pi/2. Broadcasts; no gradient is meant to flow.
+        ``alpha * (exp(-mu) - exp(-theta_y / phibar))``, ``phibar = clamp(phi, 0.01, pi)``,
+        ``mu = mid`` (cc, dc) or ``mid / phibar`` (dd); in-place passes on one fresh buffer
+        (``owned``: ``phi`` is a scratch tensor that may be overwritten).
         """
+        theta_y = theta_y.detach()
         if self.variant == "cc" or phi is None:
-            phi = math.pi / 2
-        phi_bar = phi.clamp(PHI_MIN, math.pi) if isinstance(phi, Tensor) else min(max(phi, PHI_MIN), math.pi)
+            return (theta_y / (math.pi / 2)).neg_().exp_().neg_().add_(math.exp(-self.mid)).mul_(self.alpha)
+        # clamp to [0.01, pi] as the release; centre angles from batch_context are ours to modify.
+        phi_bar = phi.clamp_(PHI_MIN, math.pi) if owned else phi.detach().clamp(PHI_MIN, math.pi)
+        decay = torch.div(theta_y, phi_bar).neg_().exp_()  # exp(-theta_y / phibar)
         if self.variant == "dd":
-            base = torch.exp(torch.as_tensor(-self.mid / phi_bar, dtype=theta_y.dtype))
+            base = torch.div(self.mid, phi_bar, out=phi_bar).neg_().exp_()  # exp(-mid / phibar)
         else:
             base = math.exp(-self.mid)
-        return self.alpha * (base - torch.exp(-theta_y / phi_bar))
+        return decay.neg_().add_(base).mul_(self.alpha)
 
     def centre_angles(self, batch: Batch) -> Tensor | None:
         """phi (B, C) in rad between each sample's class centre and every centre (dc, dd); None for cc."""
@@ -116,14 +122,14 @@ class InterFace(MarginLoss):
                 cos_phi = cos_phi.float()
             return cos_phi.clamp_(-1.0, 1.0).acos_()
 
-    def shift_context(self, theta_y: Tensor, phi: Tensor | None) -> dict[str, Any]:
+    def shift_context(self, theta_y: Tensor, phi: Tensor | None, owned: bool = False) -> dict[str, Any]:
         with torch.no_grad():
-            mhat = self.mhat(theta_y, phi)
+            mhat = self.mhat(theta_y, phi, owned)
             return {"mhat": mhat, "cos_mhat": mhat.cos(), "sin_mhat": mhat.sin()}
 
     def batch_context(self, cos_y: Tensor, batch: Batch) -> dict[str, Any]:
         theta_y = cos_y.detach().clamp(-1.0, 1.0).acos()
-        return {**self.shift_context(theta_y, self.centre_angles(batch)), "labels": batch.labels}
+        return {**self.shift_context(theta_y, self.centre_angles(batch), owned=True), "labels": batch.labels}
 
     def curve_context(self, cos_y: Tensor, feature_norm: float | None, phi: Tensor | None) -> dict[str, Any]:
         return self.shift_context(cos_y.clamp(-1.0, 1.0).acos(), phi)
@@ -133,11 +139,10 @@ class InterFace(MarginLoss):
         return cos_y + (out - cos_y).detach() if self.straight_through else out
 
     def nontarget_logit(self, cos: Tensor, cos_y: Tensor, ctx: dict[str, Any]) -> Tensor:
+        shifted = cos_sub(cos, ctx["cos_mhat"], ctx["sin_mhat"])
         if self.straight_through:
-            with torch.no_grad():
-                shifted = cos_add(cos, ctx["cos_mhat"], -ctx["sin_mhat"])
-            return cos + (shifted - cos.detach())
-        return cos * ctx["cos_mhat"] + sin_from_cos(cos) * ctx["sin_mhat"]
+            return cos + (shifted - cos).detach()
+        return shifted
 
     def extra_stats(self, ctx: dict[str, Any]) -> dict[str, float]:
         mhat = ctx["mhat"]
