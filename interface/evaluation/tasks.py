@@ -69,7 +69,6 @@ class Context:
             kind=bench.kind,
             input_size=self.input_size,
             colour="RGB",
-            options=sorted(bench.options.items()),
         )
         cache_file = None if self.cache_dir is None else self.cache_dir / self.run_id / f"{bench.name}.npz"
         return cached_arrays(cache_file, key, compute)

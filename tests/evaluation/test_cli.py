@@ -1,0 +1,197 @@
+"""``python -m interface evaluate`` end to end on a toy run: tidy rows, spec, several benchmarks in
+one process, the embedding cache, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from interface.evaluation.cli import main
+
+VERIFICATION_METRICS = {"accuracy", "accuracy_std", "val_at_far_1e-3", "auc", "eer", "xnorm", "threshold"}
+IJB_METRICS = {f"tar_at_far_1e-{k:02d}" for k in range(1, 7)} | {"auc", "eer"}
+
+
+def _load(path):
+    return json.loads(path.read_text())
+
+
+def test_three_kinds_in_one_process_with_cache(toy_run, toy_data, tmp_path):
+    outs = {k: tmp_path / "scores" / f"{k}.json" for k in ("toy_lfw", "toy_ijb", "toy_id")}
+    argv = [
+        "--run",
+        str(toy_run),
+        "--cache",
+        str(tmp_path / "cache"),
+        "--device",
+        "cpu",
+        "--batch-size",
+        "7",
+        "--benchmark",
+        "toy_lfw",
+        "--kind",
+        "verification",
+        "--path",
+        str(toy_data["bin"]),
+        "--out",
+        str(outs["toy_lfw"]),
+        "--benchmark",
+        "toy_ijb",
+        "--kind",
+        "ijb",
+        "--path",
+        str(toy_data["ijb"]),
+        "--out",
+        str(outs["toy_ijb"]),
+        "--benchmark",
+        "toy_id",
+        "--kind",
+        "identification",
+        "--path",
+        str(toy_data["identification"]),
+        "--out",
+        str(outs["toy_id"]),
+        "--ladder",
+        "10,30",
+    ]
+    assert main(argv) == 0
+    ver, ij, ide = (_load(outs[k]) for k in ("toy_lfw", "toy_ijb", "toy_id"))
+    assert ver["run_id"] == "toy-run" and ver["kind"] == "verification" and ver["benchmark"] == "toy_lfw"
+    assert {r["metric"] for r in ver["rows"]} == VERIFICATION_METRICS
+    assert all(r["n"] == 40 and r["run_id"] == "toy-run" for r in ver["rows"])
+    spec = ver["spec"]
+    assert (
+        spec["colour_order"] == "RGB" and "sum" in spec["flip_fusion"] and "KFold(10" in spec["fold_layout"]
+    )
+    assert "squared L2" in spec["distance"] and spec["version"] == 1
+    assert len(ver["extra"]["fold_accuracy"]) == 10
+    assert {r["metric"] for r in ij["rows"]} == IJB_METRICS and ij["extra"]["n_templates"] == 8
+    assert all(r["n"] == 28 for r in ij["rows"])
+    assert ij["spec"]["image_feature"].startswith("N1D1F2")
+    metrics = {r["metric"]: r for r in ide["rows"]}
+    assert {"rank1", "rank5", "rank10", "tar_at_far_1e-06", "rank1@10", "rank1@30"} <= set(metrics)
+    assert metrics["rank1"]["n"] == 6 * 3 * 2  # ordered (i, j) pairs
+    for rec in (ver, ij, ide):
+        assert all(0.0 <= r["value"] <= 1.0 for r in rec["rows"] if r["metric"] not in {"xnorm", "threshold"})
+        assert rec["extra"]["cache_hit"] is False
+    assert not list((tmp_path / "scores").glob(".*.tmp"))  # atomic writes leave no temporaries
+
+    # same run again from a JSON list: every benchmark comes from the cache, numbers unchanged
+    spec_file = tmp_path / "benchmarks.json"
+    spec_file.write_text(
+        json.dumps(
+            [
+                {
+                    "benchmark": "toy_lfw",
+                    "kind": "verification",
+                    "path": str(toy_data["bin"]),
+                    "out": str(tmp_path / "again.json"),
+                },
+                {
+                    "benchmark": "toy_ijb",
+                    "kind": "ijb",
+                    "path": str(toy_data["ijb"]),
+                    "out": str(tmp_path / "ijb_n0.json"),
+                    "options": {"norm": "N0", "detector": "D0"},
+                },
+            ]
+        )
+    )
+    assert (
+        main(
+            [
+                "--run",
+                str(toy_run),
+                "--cache",
+                str(tmp_path / "cache"),
+                "--device",
+                "cpu",
+                "--benchmarks-json",
+                str(spec_file),
+            ]
+        )
+        == 0
+    )
+    again = _load(tmp_path / "again.json")
+    assert again["extra"]["cache_hit"] is True and again["rows"] == ver["rows"]
+    n0 = _load(tmp_path / "ijb_n0.json")
+    assert n0["extra"]["mode"] == "N0D0F2" and n0["spec"]["evaluator"].startswith(
+        "insightface-ijb-1to1-N0D0F2"
+    )
+
+
+def test_cleaned_identification_drops_listed_images(toy_run, toy_data, tmp_path):
+    out = tmp_path / "id_r.json"
+    assert (
+        main(
+            [
+                "--run",
+                str(toy_run),
+                "--device",
+                "cpu",
+                "--clean",
+                "--benchmark",
+                "toy_id_r",
+                "--kind",
+                "identification",
+                "--path",
+                str(toy_data["identification"]),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    rec = _load(out)
+    assert rec["extra"]["dropped"] == {"probes": 1, "distractors": 2}
+    assert rec["spec"]["cleaned"] is True and rec["extra"]["n_distractors"] == 28
+    # one probe of an identity with 3 images removed: 5 x 6 + 2 ordered pairs remain
+    assert {r["metric"]: r["n"] for r in rec["rows"]}["rank1"] == 5 * 6 + 2
+
+
+@pytest.mark.parametrize(
+    "case,match",
+    [
+        ("no_model", "has no model.pt"),
+        ("counts", "same number of times"),
+        ("missing_path", "does not exist"),
+        ("no_benchmark", "no benchmark given"),
+        ("meta_rows", "row-aligned"),
+        ("bad_mode", "expected six characters"),
+    ],
+)
+def test_bad_input_one_line(case, match, toy_run, toy_data, tmp_path, capsys):
+    run = toy_run
+    bench = [
+        "--benchmark",
+        "b",
+        "--kind",
+        "verification",
+        "--path",
+        str(toy_data["bin"]),
+        "--out",
+        str(tmp_path / "o.json"),
+    ]
+    if case == "no_model":
+        run = tmp_path / "empty_run"
+        run.mkdir()
+    elif case == "counts":
+        bench = bench[:-2]
+    elif case == "missing_path":
+        bench[5] = str(tmp_path / "nope.bin")
+    elif case == "no_benchmark":
+        bench = []
+    elif case == "meta_rows":  # the 5-point file loses its last row: the meta files disagree
+        ijb = tmp_path / "ijb"
+        shutil.copytree(toy_data["ijb"], ijb)
+        pts = ijb / "meta" / "toy_name_5pts_score.txt"
+        pts.write_text("".join(pts.read_text().splitlines(keepends=True)[:-1]))
+        bench[3], bench[5] = "ijb", str(ijb)
+    elif case == "bad_mode":
+        bench += ["--ijb-mode", "N1D1"]
+    assert main(["--run", str(run), "--device", "cpu", *bench]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and match in err[0]
+    assert not (tmp_path / "o.json").exists()
