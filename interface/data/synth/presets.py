@@ -1,0 +1,74 @@
+"""SynthFace suite sizes. Every count of every preset lives here.
+
+``smoke``: seconds to generate; for tests and the smallest workflow.
+``default``: what the embedded CPU reproduction trains and evaluates on. Sized so generation
+takes well under a minute on 2 cores (~11k images at ~5 ms each) and a tiny CNN at 32x32 sees
+each training image several times in ~20 s of training.
+``large``: closer to the real benchmarks' sizes (6,000 pairs per pack, like LFW); for GPUs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from interface.errors import InputError
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Counts of one SynthFace suite.
+
+    train_ids: training identities; train_images: (min, max) images per training identity.
+    eval_ids: identities of the evaluation pool shared by the pair packs, IJB and identification
+    probes (disjoint from training by construction); lookalike_share: fraction of the pool drawn
+    as a near copy (``identity.sample_lookalike``) of an earlier pool identity.
+    pairs_per_fold: pairs per fold in each of the 10 folds of every pack (even: half positive).
+    ijb_ids / ijb_templates / ijb_media / ijb_images: IJB identities and per-level (min, max)
+    counts (templates per identity, media per template, images per media); ijb_impostor_ratio:
+    impostor template pairs per genuine pair.
+    probe_ids / probe_images: identification probe identities and images each (>= 2);
+    distractors: distractor images (one identity each); noise_share: fraction of probe and
+    distractor images listed in the noise files (at least one each). folds: folds per pack.
+    contact_rows: identities (rows) on the contact sheet.
+    """
+
+    name: str
+    train_ids: int
+    train_images: tuple[int, int]
+    eval_ids: int
+    lookalike_share: float
+    pairs_per_fold: int
+    ijb_ids: int
+    ijb_templates: tuple[int, int]
+    ijb_media: tuple[int, int]
+    ijb_images: tuple[int, int]
+    ijb_impostor_ratio: int
+    probe_ids: int
+    probe_images: int
+    distractors: int
+    noise_share: float = 0.01
+    folds: int = 10
+    contact_rows: int = 8
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("smoke", train_ids=30, train_images=(4, 6), eval_ids=30, lookalike_share=0.5, pairs_per_fold=4,
+               ijb_ids=4, ijb_templates=(2, 2), ijb_media=(1, 2), ijb_images=(1, 2), ijb_impostor_ratio=3,
+               probe_ids=4, probe_images=3, distractors=20, contact_rows=3),
+        Preset("default", train_ids=400, train_images=(12, 20), eval_ids=300, lookalike_share=0.5,
+               pairs_per_fold=60, ijb_ids=50, ijb_templates=(2, 3), ijb_media=(1, 3), ijb_images=(1, 3),
+               ijb_impostor_ratio=20, probe_ids=50, probe_images=5, distractors=1000),
+        Preset("large", train_ids=5000, train_images=(20, 40), eval_ids=3000, lookalike_share=0.5,
+               pairs_per_fold=600, ijb_ids=500, ijb_templates=(2, 4), ijb_media=(1, 4), ijb_images=(1, 4),
+               ijb_impostor_ratio=100, probe_ids=300, probe_images=8, distractors=20000),
+    )
+}  # fmt: skip
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``; unknown names raise :class:`InputError` listing the known ones."""
+    if name not in PRESETS:
+        raise InputError(f"--preset {name!r}: unknown SynthFace preset; expected one of {', '.join(PRESETS)}")
+    return PRESETS[name]
