@@ -1,0 +1,132 @@
+"""Validate the workflow config against ``workflow/schemas/config.schema.yaml`` with one-line errors.
+
+Every message starts with ``config key <dotted.path[index]>:`` so a typo or an out-of-range value
+is found without reading a traceback. Missing optional keys take the ``default`` the schema gives.
+Plugin losses (``plugins:``) are imported first and added to the loss enum, so a registered plugin
+loss is accepted and an unknown name is rejected naming the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from interface.errors import InputError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+
+
+@functools.cache
+def _schema_text() -> str:
+    return SCHEMA_PATH.read_text(encoding="utf-8")
+
+
+def load_schema(extra_losses: Iterable[str] = ()) -> dict[str, Any]:
+    """The config schema, its loss enum extended by ``extra_losses`` (names registered by plugins)."""
+    schema = yaml.safe_load(_schema_text())
+    enum = schema["$defs"]["loss_name"]["enum"]
+    enum.extend(sorted(set(extra_losses) - set(enum)))
+    return schema
+
+
+def key_path(parts: Sequence[Any], base: str = "") -> str:
+    """``["matrix", "losses", 2, "m"]`` -> ``matrix.losses[2].m`` (``<root>`` when empty), after ``base``."""
+    text = base
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<root>"
+
+
+def _first_error(validator: jsonschema.protocols.Validator, instance: Any) -> jsonschema.ValidationError | None:
+    errors = sorted(validator.iter_errors(instance), key=lambda e: (list(e.absolute_path), e.message))
+    return jsonschema.exceptions.best_match(errors) if errors else None
+
+
+def _message(error: jsonschema.ValidationError, prefix: str) -> str:
+    where = key_path(list(error.absolute_path), base=prefix)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+        return f"config key {where}: {error.message}{hint}"
+    if error.validator == "oneOf" and error.schema.get("oneOf") and "required" in error.schema["oneOf"][0]:
+        options = " or ".join(s["required"][0] for s in error.schema["oneOf"])
+        return f"config key {where}: give exactly one of {options}"
+    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    unit = f" ({description})" if description and len(description) < 120 else ""
+    return f"config key {where}: {error.message}{unit}"
+
+
+def validate(instance: Any, schema: dict[str, Any], prefix: str = "") -> None:
+    """Raise :class:`InputError` naming the first offending key of ``instance`` under ``schema``.
+
+    ``prefix`` is the key path of ``instance`` inside the whole config (for the message).
+    """
+    error = _first_error(jsonschema.Draft202012Validator(schema), instance)
+    if error is not None:
+        raise InputError(_message(error, prefix))
+
+
+def _fill_defaults(instance: Any, schema: dict[str, Any], defs: dict[str, Any]) -> None:
+    """Set each missing property that has a ``default`` (recursing into present objects)."""
+    if "$ref" in schema:
+        schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
+    if not isinstance(instance, dict):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            _fill_defaults(instance[key], sub, defs)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in instance.items():
+            if key not in schema.get("properties", {}):
+                _fill_defaults(value, extra, defs)
+
+
+def import_plugins(plugins: Sequence[str], workdir: Path) -> list[str]:
+    """Import each plugin as the trainer will (module name or .py path); return losses they added.
+
+    The working directory is put on ``sys.path`` first, as ``python -m interface`` does, so a
+    module file next to the config imports by name.
+    """
+    from interface.losses import list_losses
+    from interface.training.trainer import import_plugins as trainer_import
+
+    before = set(list_losses())
+    if str(workdir) not in sys.path:
+        sys.path.insert(0, str(workdir))
+    for i, plugin in enumerate(plugins):
+        try:
+            trainer_import([plugin])
+        except InputError as exc:
+            raise InputError(f"config key plugins[{i}]: {' '.join(str(exc).split())}") from None
+        except Exception as exc:  # a plugin's own bug (syntax, duplicate name): report it, one line
+            detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+            raise InputError(f"config key plugins[{i}]: cannot import {plugin!r} ({detail})") from None
+    return sorted(set(list_losses()) - before)
+
+
+def load_config(config: dict[str, Any], workdir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate ``config`` (a copy gets the schema defaults); return ``(config, schema)``.
+
+    Plugins are imported before validation so their losses join the enum.
+    """
+    config = copy.deepcopy(dict(config))
+    plugins = config.get("plugins") or []
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        raise InputError(f"config key plugins: {plugins!r}; expected a list of module names or .py paths")
+    from interface.losses import list_losses
+
+    import_plugins(plugins, workdir)
+    schema = load_schema(extra_losses=list_losses())
+    validate(config, schema)
+    _fill_defaults(config, schema, schema["$defs"])
+    return config, schema
