@@ -20,7 +20,9 @@ from wfjob import job_main, python_module, run_logged
 def main(snakemake) -> int:
     run_dir = str(Path(snakemake.input.model).parent)
     # outputs are results/scores/<run>/<benchmark>.json in the order of params.benchmarks
-    entries = [{**spec, "out": out} for spec, out in zip(snakemake.params.benchmarks, snakemake.output, strict=True)]
+    entries = [
+        {**spec, "out": out} for spec, out in zip(snakemake.params.benchmarks, snakemake.output, strict=True)
+    ]
     out_dir = Path(entries[0]["out"]).parent
     out_dir.mkdir(parents=True, exist_ok=True)
     fd, listing = tempfile.mkstemp(prefix=".benchmarks.", suffix=".json", dir=out_dir)

@@ -29,7 +29,9 @@ def main(snakemake) -> int:
     run_dir = str(Path(snakemake.output.model).parent)
     args = ["train", "--config", snakemake.output.config, "--out", run_dir]
     if gpus > 1:
-        cmd = python_module("torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", "-m", "interface", *args)
+        cmd = python_module(
+            "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", "-m", "interface", *args
+        )
     else:
         cmd = python_module("interface", *args)
     with claim_gpus(gpus) as env:

@@ -44,7 +44,9 @@ def key_path(parts: Sequence[Any], base: str = "") -> str:
     return text or "<root>"
 
 
-def _first_error(validator: jsonschema.protocols.Validator, instance: Any) -> jsonschema.ValidationError | None:
+def _first_error(
+    validator: jsonschema.protocols.Validator, instance: Any
+) -> jsonschema.ValidationError | None:
     errors = sorted(validator.iter_errors(instance), key=lambda e: (list(e.absolute_path), e.message))
     return jsonschema.exceptions.best_match(errors) if errors else None
 

@@ -50,9 +50,13 @@ def expand(template: str, paths: dict[str, Any], where: str, layout: str) -> str
     for name in names:
         if name not in paths:
             known = ", ".join(sorted(paths)) or "none"
-            raise InputError(f"config key {where}: refers to {{{name}}} but paths.{name} is not defined (known: {known})")
+            raise InputError(
+                f"config key {where}: refers to {{{name}}} but paths.{name} is not defined (known: {known})"
+            )
         if not paths[name]:
-            raise InputError(f"config key paths.{name} is not set (used by {where}); set it to the folder for {layout}")
+            raise InputError(
+                f"config key paths.{name} is not set (used by {where}); set it to the folder for {layout}"
+            )
     try:
         return template.format(**paths)
     except (ValueError, IndexError) as exc:
@@ -78,7 +82,9 @@ def benchmark_path(name: str, dataset: dict[str, Any], bench: str, paths: dict[s
     rel = Path(expand(spec["path"], paths, where, LAYOUTS[spec["kind"]])).expanduser()
     if is_synth(dataset) and (rel.is_absolute() or rel.parts[0] not in SYNTH_FILES + SYNTH_DIRS):
         produced = ", ".join(f for f in SYNTH_FILES + SYNTH_DIRS if f.endswith(".bin") or f in SYNTH_DIRS)
-        raise InputError(f"config key {where}: {spec['path']!r} is not written by the SynthFace generator; expected one of {produced}")
+        raise InputError(
+            f"config key {where}: {spec['path']!r} is not written by the SynthFace generator; expected one of {produced}"
+        )
     return str(rel if rel.is_absolute() else Path(dataset_dir(name, dataset, paths)) / rel)
 
 
@@ -119,7 +125,9 @@ def check_dataset(name: str, dataset: dict[str, Any], paths: dict[str, Any]) -> 
     folder = Path(dataset_dir(name, dataset, paths))
     problem = _missing(folder, "train")
     if problem:
-        raise InputError(f"config key datasets.{name}.path: {folder} ({problem}); expected {LAYOUTS['train']}")
+        raise InputError(
+            f"config key datasets.{name}.path: {folder} ({problem}); expected {LAYOUTS['train']}"
+        )
     for spec in benchmark_specs(name, dataset, paths):
         problem = _missing(Path(spec["path"]), spec["kind"])
         if problem:

@@ -95,7 +95,9 @@ def claim_gpus(count: int, poll_s: float = 2.0, timeout_s: float | None = None) 
         for fd in held.values():  # all or nothing: two multi-GPU jobs never deadlock on halves
             os.close(fd)
         if timeout_s is not None and time.monotonic() - start > timeout_s:
-            raise InputError(f"no {count} free GPU(s) among {', '.join(gpus)} within {timeout_s:.0f} s (locks in {folder})")
+            raise InputError(
+                f"no {count} free GPU(s) among {', '.join(gpus)} within {timeout_s:.0f} s (locks in {folder})"
+            )
         time.sleep(poll_s)
     try:
         yield {"CUDA_VISIBLE_DEVICES": ",".join(held)}

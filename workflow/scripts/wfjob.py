@@ -13,8 +13,8 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 
 def run_logged(cmd: Sequence[str], log: str | os.PathLike[str], env: dict[str, str] | None = None) -> int:

@@ -38,7 +38,9 @@ def matrix_datasets(config: dict[str, Any]) -> list[str]:
     names = config["matrix"].get("datasets") or list(config["datasets"])
     for i, name in enumerate(names):
         if name not in config["datasets"]:
-            raise InputError(f"config key matrix.datasets[{i}]: {name!r} is not in datasets ({', '.join(config['datasets'])})")
+            raise InputError(
+                f"config key matrix.datasets[{i}]: {name!r} is not in datasets ({', '.join(config['datasets'])})"
+            )
     return names
 
 
@@ -72,7 +74,9 @@ def expand_matrix(config: dict[str, Any], schema: dict[str, Any]) -> dict[str, R
                             f"config key {point.where}: run {run_id} is also declared by {runs[run_id].where}; "
                             "two matrix entries map to the same output path"
                         )
-                    runs[run_id] = Run(run_id, dataset, backbone, loss, setting, seed, point.typed, point.where)
+                    runs[run_id] = Run(
+                        run_id, dataset, backbone, loss, setting, seed, point.typed, point.where
+                    )
     return runs
 
 
@@ -83,10 +87,23 @@ def extra_runs(config: dict[str, Any], matrix: dict[str, Run]) -> dict[str, Run]
         where = f"extra_runs[{i}]"
         parts = parse_run_id(run_id, where=f"config key {where}")
         if parts["dataset"] not in config["datasets"]:
-            raise InputError(f"config key {where}: dataset {parts['dataset']!r} of {run_id} is not in datasets")
+            raise InputError(
+                f"config key {where}: dataset {parts['dataset']!r} of {run_id} is not in datasets"
+            )
         if run_id in matrix:
-            raise InputError(f"config key {where}: {run_id} is already a run of the matrix ({matrix[run_id].where})")
-        runs[run_id] = Run(run_id, parts["dataset"], parts["backbone"], parts["loss"], parts["setting"], parts["seed"], parts["params"], where)
+            raise InputError(
+                f"config key {where}: {run_id} is already a run of the matrix ({matrix[run_id].where})"
+            )
+        runs[run_id] = Run(
+            run_id,
+            parts["dataset"],
+            parts["backbone"],
+            parts["loss"],
+            parts["setting"],
+            parts["seed"],
+            parts["params"],
+            where,
+        )
     return runs
 
 
@@ -118,6 +135,7 @@ def run_config(run: Run, config: dict[str, Any], plugins: list[str] | None = Non
 
 def absolute_paths(spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
     """``spec`` with ``data`` and ``.py`` plugins made absolute against ``workdir``."""
+
     def absolute(path: str) -> str:
         return str((workdir / Path(path).expanduser()).resolve())
 
