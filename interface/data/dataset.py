@@ -1,8 +1,8 @@
 """torch Dataset with the arcface_torch / InterFace training preprocessing (formats-and-protocols.md §7).
 
-Each item is ``(float32 (3, S, S) in [-1, 1], int64 class)``: RGB, ``(x/255 - 0.5)/0.5``, a bilinear
-antialiased resize to ``input_size`` when the stored size differs (the same operation, in the same
-order, as ``interface.evaluation.embed.to_input``), and for training a horizontal flip with
+Each item is ``(float32 (3, S, S) in [-1, 1], int64 class)``: RGB, ``(x/255 - 0.5)/0.5`` (computed as
+``x/127.5 - 1``, equal within 1.2e-7), a bilinear antialiased resize to ``input_size`` when the
+stored size differs (as in ``interface.evaluation.embed.to_input``), and for training a horizontal flip with
 probability 0.5 drawn from torch's RNG, so DataLoader worker seeds make epochs reproducible.
 """
 
@@ -52,10 +52,14 @@ def open_source(source: str | os.PathLike[str] | ImageSource) -> ImageSource:
     raise InputError(f"{root}: not a RecordIO dataset folder or a folder of identity sub-folders")
 
 
-def _normalise(img: np.ndarray, size: int) -> torch.Tensor:
-    """uint8 (H, W, 3) RGB -> float32 (3, size, size), (x/255 - 0.5)/0.5, resized when needed."""
-    x = torch.from_numpy(img).permute(2, 0, 1).float()
-    x = (x / 255.0 - 0.5) / 0.5
+def _normalise(img: np.ndarray, size: int, flip: bool = False) -> torch.Tensor:
+    """uint8 (H, W, 3) RGB -> float32 (3, size, size), (x/255 - 0.5)/0.5, resized when needed,
+    mirrored along the width when ``flip`` (done on the uint8 pixels, the cheapest place)."""
+    x = torch.from_numpy(img).permute(2, 0, 1)
+    if flip:
+        x = x.flip(-1)
+    # x * (1/127.5) - 1 equals (x/255 - 0.5)/0.5 to within 1.2e-7 and takes two passes instead of three
+    x = x.float().mul_(1.0 / 127.5).sub_(1.0)
     if x.shape[-2:] != (size, size):
         x = F.interpolate(x[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
     return x
@@ -125,7 +129,5 @@ class FaceDataset(Dataset):
             img, label = self._cache[i], int(self._labels[i])
         else:
             img, label = self.source.read(i)
-        x = _normalise(img, self.input_size)
-        if self.train and torch.rand(()) < 0.5:
-            x = x.flip(-1)
-        return x.contiguous(), torch.tensor(label, dtype=torch.int64)
+        flip = self.train and torch.rand(1).item() < 0.5
+        return _normalise(img, self.input_size, flip), torch.tensor(label, dtype=torch.int64)

@@ -234,6 +234,7 @@ class RecordReader:
 
     def __init__(self, rec_path: str | os.PathLike[str], idx_path: str | os.PathLike[str]) -> None:
         self.rec_path, self.idx_path = Path(rec_path), Path(idx_path)
+        self._rec_name = str(self.rec_path)  # formatted once: where() runs on every read
         if not self.rec_path.is_file():
             raise InputError(f"{self.rec_path}: record file not found")
         self.keys, self.offsets = read_idx(self.idx_path)
@@ -286,7 +287,7 @@ class RecordReader:
 
     def where(self, key: int) -> str:
         """Human-readable location of a record for error messages."""
-        return f"{self.rec_path} key {key}"
+        return f"{self._rec_name} key {key}"
 
     def read(self, key: int) -> bytes:
         """Logical record bytes (IRHeader + labels + payload) for ``key``."""

@@ -106,3 +106,23 @@ def test_bad_sources(tmp_path):
         FaceDataset(tmp_path / "empty", train=True, input_size=112)
     with pytest.raises(InputError, match="input_size=4"):
         FaceDataset(tmp_path / "empty", train=True, input_size=4)
+
+
+def test_dataloader_workers_reopen_the_map_and_follow_the_generator(rec_root):
+    from torch.utils.data import DataLoader
+
+    ds = FaceDataset(rec_root, train=True, input_size=16)
+    ds.source.read(0)  # map the .rec in the parent first: workers must not reuse that map
+    plain = [FaceDataset(rec_root, train=False, input_size=16)[i][0] for i in range(4)]
+
+    def epoch(seed):
+        loader = DataLoader(ds, batch_size=2, num_workers=2, generator=torch.Generator().manual_seed(seed))
+        return [(x.clone(), y.clone()) for x, y in loader]
+
+    first, again = epoch(5), epoch(5)
+    for (x, y), (x2, y2) in zip(first, again):
+        assert torch.equal(x, x2) and torch.equal(y, y2)
+    items = [(x[j], int(y[j])) for x, y in first for j in range(len(y))]
+    assert [lab for _, lab in items] == [0, 0, 1, 2]
+    for i, (x, _) in enumerate(items):
+        assert torch.equal(x, plain[i]) or torch.equal(x, plain[i].flip(-1))

@@ -201,3 +201,25 @@ def test_known_real_sets():
     name, note = match_known_set(85_742, 5_822_000)
     assert name is None and "MS1MV2" in note and "-653 images" in note
     assert match_known_set(500, 10_000) == (None, None)
+
+
+def test_direct_decoder_equals_pillow_open():
+    from interface.data.images import _decode_rgb_direct, decode_jpeg
+
+    yy, xx = np.mgrid[0:40, 0:30]
+    img = np.stack([yy * 6, xx * 8, (yy * xx) % 256], -1).astype(np.uint8)
+    for kwargs in ({"quality": 95}, {"quality": 60, "progressive": True}, {"quality": 90, "subsampling": 0}):
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="JPEG", **kwargs)
+        data = buf.getvalue()
+        direct = _decode_rgb_direct(data)
+        assert direct is not None
+        np.testing.assert_array_equal(direct, _pil_rgb(data))
+        assert _decode_rgb_direct(data[: len(data) // 2]) is None  # truncated: ordinary path reports it
+        with pytest.raises(InputError, match="x: corrupt JPEG"):
+            decode_jpeg(data[: len(data) // 2], "x")
+    gray = io.BytesIO()
+    Image.fromarray(img[..., 0]).save(gray, format="JPEG")
+    assert _decode_rgb_direct(gray.getvalue()) is None  # one component: Pillow path, then RGB
+    out = decode_jpeg(gray.getvalue(), "g")
+    assert out.shape == (40, 30, 3) and np.array_equal(out[..., 0], out[..., 2])
