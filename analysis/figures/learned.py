@@ -1,0 +1,196 @@
+"""Figure d: the geometry that training produced.
+
+- Class-centre separation from ``head.pt`` (the loss module's state_dict, ``weight`` (C, D)): for
+  every class the angle to its nearest other centre, and the minimum over classes (how separable
+  the learned centres are; a larger minimum means a larger worst-case inter-class margin).
+- theta_y and nearest non-target angle logged during training (``metrics.jsonl`` keys
+  ``theta_y_mean`` and ``theta_nn_mean``, rad, from the loss's ``last_stats``): the last value of
+  each run, one dot per seed.
+- Positive and negative pair cosines on each verification benchmark when the score JSON's
+  ``extra`` carries them (keys ``pos_cos``/``neg_cos``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from analysis.figures.common import Figure, colour, save, slug
+from analysis.metrics import method_label
+from analysis.runinfo import Run, read_metrics, stat_value
+
+PAIR_KEYS = (("pos_cos", "neg_cos"), ("positive_cosines", "negative_cosines"), ("cos_pos", "cos_neg"))
+
+
+def load_head_weight(path: Path) -> np.ndarray | None:
+    """The (C, D) class-centre matrix of a ``head.pt`` state_dict, or None if absent/unreadable."""
+    if not path.is_file():
+        return None
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # a corrupt or foreign file: the figure skips this run, the report says so
+        return None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        return None
+    keys = ["weight", *(k for k in state if str(k).endswith("weight") and k != "weight")]
+    for key in keys:
+        value = state.get(key)
+        if isinstance(value, torch.Tensor) and value.dim() == 2 and value.is_floating_point():
+            return value.detach().to(torch.float64).numpy()
+    return None
+
+
+def nearest_centre_angles(weight: np.ndarray) -> np.ndarray:
+    """For each class centre (row of ``weight``), the angle (rad) to its nearest other centre."""
+    unit = weight / np.maximum(np.linalg.norm(weight, axis=1, keepdims=True), 1e-12)
+    cos = np.clip(unit @ unit.T, -1.0, 1.0)
+    np.fill_diagonal(cos, -np.inf)
+    return np.arccos(np.clip(cos.max(axis=1), -1.0, 1.0))
+
+
+def centre_separation(runs: list[Run]) -> list[dict[str, Any]]:
+    """Per run with a readable ``head.pt``: classes, min and mean nearest-centre angle (degrees)."""
+    rows = []
+    for run in runs:
+        weight = load_head_weight(run.dir / "head.pt") if run.dir else None
+        if weight is None or weight.shape[0] < 2:
+            continue
+        near = np.degrees(nearest_centre_angles(weight))
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "method": method_label(*run.method),
+                "classes": weight.shape[0],
+                "min_angle_deg": float(near.min()),
+                "mean_nearest_deg": float(near.mean()),
+                "_angles": near,
+            }
+        )
+    return rows
+
+
+def separation_figure(rows: list[dict[str, Any]], out_dir: Path) -> Figure | None:
+    """Histogram of nearest-centre angles per method (all seeds pooled)."""
+    if not rows:
+        return None
+    methods = sorted({r["method"] for r in rows})
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for i, m in enumerate(methods):
+        angles = np.concatenate([r["_angles"] for r in rows if r["method"] == m])
+        low = min(r["min_angle_deg"] for r in rows if r["method"] == m)
+        ax.hist(angles, bins=30, histtype="step", lw=1.6, color=colour(i), label=f"{m} (min {low:.1f}°)")
+    ax.axvline(90, color="black", lw=0.8, ls=":")
+    ax.set(xlabel="angle to nearest other class centre (degrees)", ylabel="classes")
+    ax.legend(fontsize=7)
+    path = save(fig, out_dir / "centre_separation.png")
+    return Figure(
+        path,
+        "Separation of the learned class centres",
+        "For every class, the angle between its centre (row of the trained head's weight) and the "
+        "nearest other centre; the legend gives the minimum over classes and seeds. 90° (dotted) is "
+        "orthogonal.",
+        "Step histograms of nearest class-centre angles, one per method: " + ", ".join(methods) + ".",
+        "learned",
+    )
+
+
+def logged_angles_figure(runs: list[Run], out_dir: Path) -> Figure | None:
+    """Last logged theta_y_mean and theta_nn_mean per run (degrees), grouped by method."""
+    points = []
+    for run in runs:
+        if run.dir is None:
+            continue
+        recs = [r for r in read_metrics(run.dir) if math.isfinite(stat_value(r, "theta_y_mean"))]
+        if recs:
+            points.append(
+                (
+                    method_label(*run.method),
+                    math.degrees(stat_value(recs[-1], "theta_y_mean")),
+                    math.degrees(stat_value(recs[-1], "theta_nn_mean")),
+                )
+            )
+    if not points:
+        return None
+    methods = sorted({p[0] for p in points})
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(methods) + 1.8))
+    for i, m in enumerate(methods):
+        ys = [p for p in points if p[0] == m]
+        ax.scatter(
+            [p[1] for p in ys],
+            [i] * len(ys),
+            marker="o",
+            color="#1f77b4",
+            label="θ_y (own centre)" if i == 0 else None,
+        )
+        ax.scatter(
+            [p[2] for p in ys],
+            [i] * len(ys),
+            marker="s",
+            color="#d62728",
+            label="nearest non-target" if i == 0 else None,
+        )
+    ax.set_yticks(range(len(methods)), methods)
+    ax.set(xlabel="angle at the end of training (degrees)")
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8)
+    path = save(fig, out_dir / "logged_angles.png")
+    return Figure(
+        path,
+        "Angles at the end of training",
+        "Mean angle of training samples to their own class centre (θ_y) and to the nearest other "
+        "centre, from the last metrics.jsonl record of each run (one dot per seed). A margin loss "
+        "should pull θ_y down and push the non-target angle up.",
+        "Dot plot of final mean target angle and nearest non-target angle for each method.",
+        "learned",
+    )
+
+
+def pair_cosines(extra: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """(positive, negative) pair cosines from a score JSON ``extra``, or None."""
+    if not isinstance(extra, dict):
+        return None
+    for pos_key, neg_key in PAIR_KEYS:
+        pos, neg = extra.get(pos_key), extra.get(neg_key)
+        if isinstance(pos, list) and isinstance(neg, list) and pos and neg:
+            return np.asarray(pos, dtype=np.float64), np.asarray(neg, dtype=np.float64)
+    return None
+
+
+def pair_cosine_figures(extras: dict[tuple[str, str], Any], runs: list[Run], out_dir: Path) -> list[Figure]:
+    """One figure per benchmark: histograms of positive and negative pair cosines per method."""
+    by_id = {r.run_id: r for r in runs}
+    figures = []
+    for benchmark in sorted({b for _, b in extras}):
+        series = {}
+        for (run_id, b), extra in sorted(extras.items()):
+            cos = pair_cosines(extra)
+            if b == benchmark and cos is not None and run_id in by_id:
+                series.setdefault(method_label(*by_id[run_id].method), cos)
+        if not series:
+            continue
+        fig, ax = plt.subplots(figsize=(7.5, 4))
+        for i, (m, (pos, neg)) in enumerate(sorted(series.items())):
+            ax.hist(pos, bins=40, histtype="step", color=colour(i), lw=1.5, label=f"{m} same")
+            ax.hist(neg, bins=40, histtype="step", color=colour(i), lw=1.0, ls="--", label=f"{m} different")
+        ax.set(xlabel="cosine similarity of the pair", ylabel="pairs", title=benchmark)
+        ax.legend(fontsize=7)
+        path = save(fig, out_dir / f"pair_cosines_{slug(benchmark)}.png")
+        figures.append(
+            Figure(
+                path,
+                f"Pair cosines on {benchmark}",
+                f"Cosine similarity of same-identity (solid) and different-identity (dashed) pairs on "
+                f"{benchmark}, first seed of each method.",
+                f"Histograms of positive and negative pair cosines on {benchmark}.",
+                "learned",
+            )
+        )
+    return figures

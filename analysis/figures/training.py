@@ -1,0 +1,175 @@
+"""Figure f: training curves, ROC curves of the IJB-style set, run time and throughput, bench ratios.
+
+- Training curves from ``metrics.jsonl``: loss, theta_y_mean (rad) and, for InterFace, mhat_mean
+  (rad) against the optimisation step, one line per run, coloured by method.
+- ROC curves from the score JSON ``extra`` (``roc`` = {"far": [...], "tar": [...]} or {"fpr", "tpr"}).
+- Wall time (s) and images/s per run from the tidy table's joined run metadata.
+- Ratios measured by the ``bench`` target (numbers under keys containing "ratio" or "speedup").
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from analysis.figures.common import Figure, colour, save, slug
+from analysis.metrics import method_label
+from analysis.runinfo import Run, read_metrics, stat_value
+
+CURVES = (("loss", "training loss"), ("theta_y_mean", "mean θ_y (rad)"), ("mhat_mean", "mean m̂ (rad)"))
+
+
+def training_curves_figure(runs: list[Run], out_dir: Path) -> Figure | None:
+    """Loss, theta_y and mhat against step for every run with a metrics.jsonl."""
+    series = []
+    for run in runs:
+        recs = read_metrics(run.dir) if run.dir else []
+        if recs:
+            steps = np.array([stat_value(r, "step") for r in recs])
+            if not np.isfinite(steps).any():
+                steps = np.arange(len(recs), dtype=float)
+            series.append((run, steps, {k: np.array([stat_value(r, k) for r in recs]) for k, _ in CURVES}))
+    if not series:
+        return None
+    methods = sorted({method_label(*s[0].method) for s in series})
+    fig, axes = plt.subplots(1, len(CURVES), figsize=(13, 3.9))
+    for ax, (key, label) in zip(axes, CURVES):
+        for run, steps, values in series:
+            y = values[key]
+            if np.isfinite(y).any():
+                m = method_label(*run.method)
+                ax.plot(steps, y, color=colour(methods.index(m)), lw=1.2, alpha=0.85)
+        ax.set(xlabel="step", ylabel=label)
+        ax.grid(alpha=0.3)
+    handles = [plt.Line2D([], [], color=colour(i), label=m) for i, m in enumerate(methods)]
+    axes[0].legend(handles=handles, fontsize=7)
+    path = save(fig, out_dir / "training_curves.png")
+    return Figure(
+        path,
+        "Training curves",
+        "Training loss, mean target angle θ_y and (InterFace only) mean m̂ logged in each run's "
+        "metrics.jsonl, one line per run (seeds share the colour of their method).",
+        "Three line plots against training step: loss, mean target angle, mean m-hat; one colour per "
+        "method: " + ", ".join(methods) + ".",
+        "training",
+    )
+
+
+def roc_points(extra: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """(far, tar) arrays from a score JSON ``extra``'s ROC, or None."""
+    roc = extra.get("roc") if isinstance(extra, dict) else None
+    if not isinstance(roc, dict):
+        return None
+    far = roc.get("far", roc.get("fpr"))
+    tar = roc.get("tar", roc.get("tpr"))
+    if not isinstance(far, list) or not isinstance(tar, list) or len(far) != len(tar) or len(far) < 2:
+        return None
+    return np.asarray(far, dtype=np.float64), np.asarray(tar, dtype=np.float64)
+
+
+def roc_figures(extras: dict[tuple[str, str], Any], runs: list[Run], out_dir: Path) -> list[Figure]:
+    """One ROC figure (log FAR axis) per benchmark whose score JSONs saved a ROC."""
+    by_id = {r.run_id: r for r in runs}
+    figures = []
+    for benchmark in sorted({b for _, b in extras}):
+        curves = [
+            (by_id[rid], roc_points(ex))
+            for (rid, b), ex in sorted(extras.items())
+            if b == benchmark and rid in by_id and roc_points(ex) is not None
+        ]
+        if not curves:
+            continue
+        methods = sorted({method_label(*r.method) for r, _ in curves})
+        fig, ax = plt.subplots(figsize=(6.5, 4.5))
+        seen = set()
+        for run, (far, tar) in curves:
+            m = method_label(*run.method)
+            keep = far > 0
+            ax.plot(
+                far[keep], tar[keep], color=colour(methods.index(m)), lw=1.2, label=None if m in seen else m
+            )
+            seen.add(m)
+        ax.set_xscale("log")
+        ax.set(xlabel="false accept rate", ylabel="true accept rate", title=benchmark, ylim=(0, 1.01))
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+        path = save(fig, out_dir / f"roc_{slug(benchmark)}.png")
+        figures.append(
+            Figure(
+                path,
+                f"ROC on {benchmark}",
+                f"Template-pair ROC on {benchmark} (TAR against FAR, log axis), one line per run.",
+                f"ROC curves on {benchmark} for " + ", ".join(methods) + ".",
+                "training",
+            )
+        )
+    return figures
+
+
+def runtime_figure(table: pd.DataFrame, out_dir: Path) -> Figure | None:
+    """Horizontal bars of wall time (s) and images/s per run."""
+    meta = table.drop_duplicates("run_id")[["run_id", "wall_time_s", "images_per_s"]].sort_values("run_id")
+    meta = meta[np.isfinite(meta["wall_time_s"]) | np.isfinite(meta["images_per_s"])]
+    if meta.empty:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.32 * len(meta) + 1.6), sharey=True)
+    y = np.arange(len(meta))
+    axes[0].barh(y, meta["wall_time_s"].fillna(0), color="#4c72b0")
+    axes[0].set(xlabel="wall time (s)")
+    axes[1].barh(y, meta["images_per_s"].fillna(0), color="#55a868")
+    axes[1].set(xlabel="training images/s")
+    axes[0].set_yticks(y, meta["run_id"], fontsize=7)
+    axes[0].invert_yaxis()
+    path = save(fig, out_dir / "runtime.png")
+    total = float(np.nansum(meta["wall_time_s"]))
+    return Figure(
+        path,
+        "Run time and throughput",
+        f"Training wall time and images/s per run from run.json (total {total:.0f} s over {len(meta)} runs).",
+        "Two horizontal bar charts: wall time in seconds and images per second for each run.",
+        "training",
+    )
+
+
+def flatten(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Leaves of nested dicts/lists as (dotted key, value) pairs."""
+    if isinstance(obj, dict):
+        return [kv for k, v in obj.items() for kv in flatten(v, f"{prefix}.{k}" if prefix else str(k))]
+    if isinstance(obj, list) and len(obj) <= 50:
+        return [kv for i, v in enumerate(obj) for kv in flatten(v, f"{prefix}[{i}]")]
+    return [(prefix, obj)]
+
+
+def bench_ratio_figure(bench: dict[str, Any], out_dir: Path) -> Figure | None:
+    """Bars of every numeric bench result whose key names a ratio or speed-up (1.0 marked)."""
+    items = [
+        (f"{name}: {k}", float(v))
+        for name, doc in sorted(bench.items())
+        for k, v in flatten(doc)
+        if isinstance(v, int | float)
+        and not isinstance(v, bool)
+        and math.isfinite(v)
+        and ("ratio" in k.lower() or "speedup" in k.lower())
+    ]
+    if not items:
+        return None
+    fig, ax = plt.subplots(figsize=(9, 0.3 * len(items) + 1.5))
+    ax.barh(range(len(items)), [v for _, v in items], color="#8172b2")
+    ax.axvline(1.0, color="black", lw=0.8, ls=":")
+    ax.set_yticks(range(len(items)), [k for k, _ in items], fontsize=7)
+    ax.invert_yaxis()
+    ax.set(xlabel="ratio")
+    path = save(fig, out_dir / "bench_ratios.png")
+    return Figure(
+        path,
+        "Benchmark ratios",
+        "Ratios and speed-ups measured side by side by `python -m interface bench` "
+        "(results/bench/*.json); 1.0 (dotted) means parity.",
+        "Horizontal bars of benchmark ratios: " + ", ".join(k for k, _ in items[:8]) + ".",
+        "training",
+    )

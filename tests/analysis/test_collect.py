@@ -1,0 +1,127 @@
+"""analysis.collect: score JSONs + run.json -> tidy scores.csv, tolerant of failed runs."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import DROPPED, FAILED
+from fakes import BENCHES, METHODS, N_FOLDS, SEEDS, accuracy, run_id
+
+from analysis.collect import FOLD_METRIC, TIDY_COLUMNS, collect, main, read_tidy
+from analysis.runinfo import parse_run_id, run_metadata
+from interface.errors import InputError
+
+
+def test_tidy_table_values_and_join(results_tree: Path) -> None:
+    table = collect(results_tree / "scores", results_tree / "runs")
+    assert list(table.columns) == TIDY_COLUMNS
+    rid = run_id("arcface", "m=0.5", 1)
+    row = table[
+        (table["run_id"] == rid) & (table["benchmark"] == "synth_lfw") & (table["metric"] == "accuracy")
+    ]
+    assert len(row) == 1
+    r = row.iloc[0]
+    assert (r["dataset"], r["backbone"], r["loss"], r["setting"], r["seed"]) == (
+        "synthface",
+        "tiny",
+        "arcface",
+        "m=0.5",
+        1,
+    )
+    assert r["value"] == pytest.approx(accuracy("arcface", 1))
+    assert r["n"] == 600 and r["wall_time_s"] == 11.0 and r["images_per_s"] == 110.0 and r["status"] == "ok"
+    assert json.loads(r["evaluator"]) == {"kind": "verification", "protocol": "insightface", "flip": "sum"}
+    folds = table[(table["run_id"] == rid) & (table["metric"] == FOLD_METRIC)]
+    assert sorted(folds["fold"].tolist()) == list(range(N_FOLDS))
+
+
+def test_failed_and_missing_runs_are_recorded(results_tree: Path) -> None:
+    table = collect(results_tree / "scores", results_tree / "runs")
+    failed = table[table["run_id"] == FAILED]
+    assert (
+        len(failed) == 1 and failed.iloc[0]["status"] == "no run.json" and math.isnan(failed.iloc[0]["value"])
+    )
+    # identity comes from the run id when run.json is absent
+    assert (failed.iloc[0]["loss"], failed.iloc[0]["seed"]) == ("softmax", 2)
+    dropped = table[(table["run_id"] == DROPPED[0]) & (table["benchmark"] == DROPPED[1])]
+    assert dropped.empty  # no file, no row: the report lists it against the benchmark list
+    n_runs = len(METHODS) * len(SEEDS)
+    assert table["run_id"].nunique() == n_runs
+
+
+def test_bad_score_file_is_flagged_not_fatal(tmp_path: Path) -> None:
+    rid = run_id("arcface", "m=0.5", 0)
+    (tmp_path / "scores" / rid).mkdir(parents=True)
+    (tmp_path / "scores" / rid / "synth_lfw.json").write_text("{not json")
+    (tmp_path / "scores" / rid / "synth_cplfw.json").write_text(
+        json.dumps({"rows": [{"metric": "accuracy"}]})
+    )
+    table = collect(tmp_path / "scores", tmp_path / "runs")
+    statuses = dict(zip(table["benchmark"], table["status"]))
+    assert statuses["synth_lfw"].startswith("bad score file") and "synth_lfw.json" in statuses["synth_lfw"]
+    assert "rows[0]" in statuses["synth_cplfw"]
+
+
+def test_cli_writes_csv_that_reads_back(results_tree: Path, tmp_path: Path) -> None:
+    out = tmp_path / "tables" / "scores.csv"
+    assert (
+        main(
+            [
+                "--scores",
+                str(results_tree / "scores"),
+                "--runs",
+                str(results_tree / "runs"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    back = read_tidy(out)
+    direct = collect(results_tree / "scores", results_tree / "runs")
+    pd.testing.assert_frame_equal(
+        back.reset_index(drop=True), direct.reset_index(drop=True), check_dtype=False
+    )
+    assert not list(out.parent.glob(".*.tmp"))  # atomic: no temporary left behind
+    scored = back[back["metric"] != ""].drop_duplicates(["run_id", "benchmark"])
+    assert (
+        len(scored) == len(METHODS) * len(SEEDS) * len(BENCHES) - len(BENCHES) - 1
+    )  # failed run, dropped file
+
+
+def test_empty_folders_give_header_only_table(tmp_path: Path) -> None:
+    table = collect(tmp_path / "absent_scores", tmp_path / "absent_runs")
+    assert table.empty and list(table.columns) == TIDY_COLUMNS
+
+
+def test_read_tidy_rejects_missing_column(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    path.write_text("run_id,value\nx,1\n")
+    with pytest.raises(InputError, match="missing column"):
+        read_tidy(path)
+
+
+def test_parse_run_id_and_bad_id() -> None:
+    assert parse_run_id("casia__iresnet50__interface__variant=dd__s3") == {
+        "dataset": "casia",
+        "backbone": "iresnet50",
+        "loss": "interface",
+        "setting": "variant=dd",
+        "seed": 3,
+    }
+    with pytest.raises(InputError, match="run id"):
+        parse_run_id("casia__r50__arcface__s1")
+
+
+def test_run_metadata_ignores_logged_numbers_under_identity_keys(tmp_path: Path) -> None:
+    rid = run_id("arcface", "m=0.5", 0)
+    (tmp_path / rid).mkdir()
+    (tmp_path / rid / "run.json").write_text(
+        json.dumps({"final": {"loss": 1.25}, "timing": {"wall_time_s": 3.5}})
+    )
+    meta = run_metadata(rid, tmp_path / rid)
+    assert meta["loss"] == "arcface" and meta["wall_time_s"] == 3.5 and math.isnan(meta["images_per_s"])
