@@ -25,8 +25,9 @@ from torch import Tensor, nn
 
 from interface.errors import InputError
 
-#: floor of 1 - cos^2 before its square root: keeps d sin(theta) / d cos finite at |cos| = 1.
-SIN_EPS = 1e-12
+#: floor of sin(theta) in the derivatives only (d sin / d cos = -cos / sin): finite at |cos| = 1,
+#: while forward values stay exact.
+SIN_FLOOR = 1e-6
 
 
 @dataclass
@@ -40,8 +41,10 @@ class Batch:
 
 
 def sin_from_cos(cos: Tensor) -> Tensor:
-    """sin(theta) for theta = arccos(cos) in [0, pi], with a finite gradient at |cos| = 1."""
-    return (1.0 - cos * cos).clamp_min(SIN_EPS).sqrt()
+    """sin(theta) for theta = arccos(cos) in [0, pi]: exact value, gradient -cos / max(sin, SIN_FLOOR)."""
+    value = (1.0 - cos.detach() * cos.detach()).clamp_min(0.0).sqrt()
+    slope = -cos.detach() / value.clamp_min(SIN_FLOOR)
+    return value + (cos - cos.detach()) * slope
 
 
 def cos_add(cos: Tensor, cos_m: Tensor | float, sin_m: Tensor | float) -> Tensor:
@@ -53,16 +56,16 @@ class _ShiftedCosine(torch.autograd.Function):
     """cos(theta - m) = cos(theta) cos(m) + sin(theta) sin(m) over a (B, C) cosine matrix.
 
     In-place passes on two fresh buffers forward and one backward: on CPU, fresh B x C
-    temporaries cost more than the arithmetic. Saves cos/sin(theta) (sin floored at
-    sqrt(SIN_EPS)) for the slope ``cos(m) - sin(m) cos(theta) / sin(theta)``, finite at |cos| = 1.
+    temporaries cost more than the arithmetic. Saves cos/sin(theta) (sin floored at SIN_FLOOR)
+    for the slope ``cos(m) - sin(m) cos(theta) / sin(theta)``, finite at |cos| = 1.
     ``cos_m``/``sin_m`` carry no gradient.
     """
 
     @staticmethod
     def forward(ctx: Any, cos: Tensor, cos_m: Tensor, sin_m: Tensor) -> Tensor:
-        ratio = torch.mul(cos, cos).neg_().add_(1.0).clamp_min_(SIN_EPS).sqrt_()  # sin(theta)
+        ratio = torch.mul(cos, cos).neg_().add_(1.0).clamp_min_(0.0).sqrt_()  # sin(theta)
         out = torch.mul(ratio, sin_m).addcmul_(cos, cos_m)
-        torch.div(cos, ratio, out=ratio)  # cot(theta)
+        torch.div(cos, ratio.clamp_min_(SIN_FLOOR), out=ratio)  # cot(theta)
         ctx.save_for_backward(ratio, cos_m, sin_m)
         return out
 
@@ -80,11 +83,11 @@ def cos_sub(cos: Tensor, cos_m: Tensor, sin_m: Tensor) -> Tensor:
 
 
 def safe_acos(cos: Tensor) -> Tensor:
-    """arccos(cos) with the exact value and the gradient -1/sin(theta), sin floored at sqrt(SIN_EPS).
+    """arccos(cos) with the exact value and the gradient -1 / max(sin(theta), SIN_FLOOR).
 
     torch's own arccos has an infinite derivative at |cos| = 1; this one stays finite there.
     """
-    slope = (-1.0 / sin_from_cos(cos.detach())).detach()
+    slope = -1.0 / (1.0 - cos.detach() * cos.detach()).clamp_min(0.0).sqrt().clamp_min(SIN_FLOOR)
     return cos.detach().acos() + (cos - cos.detach()) * slope
 
 
