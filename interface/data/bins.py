@@ -25,14 +25,15 @@ def _load_pickle(path: Path) -> object:
     except FileNotFoundError:
         raise InputError(f"{path}: verification pack not found") from None
     # Python-2 packs: str items need encoding='bytes'; numpy arrays inside need 'latin1'.
+    first_error: Exception | None = None
     for kwargs in ({}, {"encoding": "bytes"}, {"encoding": "latin1"}):
         try:
             return pickle.loads(raw, **kwargs)
-        except UnicodeDecodeError:
-            continue
         except Exception as exc:
-            raise InputError(f"{path}: not a readable pickle ({type(exc).__name__}: {exc})") from None
-    raise InputError(f"{path}: pickle could not be decoded with default, 'bytes' or 'latin1' encodings")
+            if first_error is None and not isinstance(exc, UnicodeDecodeError):
+                first_error = exc
+    detail = f"{type(first_error).__name__}: {first_error}" if first_error else "undecodable strings"
+    raise InputError(f"{path}: not a readable pickle of (bins, issame_list) ({detail})")
 
 
 def _item_bytes(item: object, where: str) -> bytes:

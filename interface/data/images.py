@@ -45,7 +45,10 @@ def as_jpeg(item: object, where: str, quality: int = DEFAULT_QUALITY) -> bytes:
 
 
 def jpeg_size(data: bytes, where: str) -> tuple[int, int]:
-    """``(height, width)`` of a JPEG from its header only."""
+    """``(height, width)`` of a JPEG from its frame header only."""
+    sof = _sof(data)
+    if sof is not None and sof[1] > 0 and sof[2] > 0:
+        return sof[1], sof[2]
     try:
         with Image.open(io.BytesIO(data)) as im:
             return im.size[1], im.size[0]

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from interface.atomic import atomic_path
-from interface.data.images import DEFAULT_QUALITY, as_jpeg, decode_jpeg, jpeg_size
+from interface.data.images import DEFAULT_QUALITY, as_jpeg, check_image, decode_jpeg, encode_jpeg, jpeg_size
 from interface.data.manifest import match_known_set, verify_manifest, write_manifest
 from interface.data.recordio import RecordReader, RecordWriter, pack_record, record_class, unpack_record
 from interface.errors import InputError
@@ -79,6 +79,8 @@ class RecordDataset:
                     )
                 first = self._first_identity_key(int(round(float(header.label[0]))))
                 last = int(round(float(header.label[1])))
+                if last > FLOAT32_EXACT:  # B may be rounded too; one identity record per class
+                    last = first + self.num_classes
                 keys = np.arange(1, first, dtype=np.int64)
                 missing = [k for k in (1, first - 1) if first > 1 and k not in reader]
                 if missing or (first - 1) > len(reader):
@@ -203,8 +205,12 @@ def write_record_dataset(
             if i >= n:
                 raise InputError(f"{root}: more images than the {n} labels")
             where = f"{root} image {i} (label {labels[i]})"
-            jpeg = as_jpeg(item, where, quality)
-            size = jpeg_size(jpeg, where)
+            if isinstance(item, bytes | bytearray | memoryview):
+                jpeg = as_jpeg(item, where, quality)
+                size = jpeg_size(jpeg, where)
+            else:
+                arr = check_image(item, where)
+                jpeg, size = encode_jpeg(arr, quality), arr.shape[:2]
             if shape is None:
                 shape = size
             elif size != shape:

@@ -92,3 +92,38 @@ def test_wrong_shapes(tmp_path):
     with pytest.raises(InputError, match=r"txt\.bin item 0: payload is not JPEG"):
         read_bin(tmp_path / "txt.bin")
     assert not list(tmp_path.glob("g.bin*"))
+
+
+def _py2_numpy_uint8(raw: bytes) -> bytes:
+    """Protocol-2 opcodes of a 1-D uint8 numpy array as Python 2 pickles it (the state holds the
+    raw data as a py2 str, which only encoding='latin1' turns back into bytes)."""
+    dtype = b"cnumpy\ndtype\nU\x02u1K\x00K\x01\x87R(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+    head = b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R"
+    state = (
+        b"(K\x01J"
+        + len(raw).to_bytes(4, "little")
+        + b"\x85"
+        + dtype
+        + b"\x89T"
+        + len(raw).to_bytes(4, "little")
+    )
+    return head + state + raw + b"tb"
+
+
+def test_python2_pickle_with_numpy_array_items(tmp_path):
+    imgs = _images(2)
+    jpegs = [_jpeg(im) for im in imgs]
+    body = b"\x80\x02](" + b"".join(_py2_numpy_uint8(j) for j in jpegs) + b"e](\x88e\x86."
+    (tmp_path / "np2.bin").write_bytes(body)
+    with pytest.raises(UnicodeDecodeError):  # a plain pickle.load fails, as on the real py2 packs
+        pickle.loads(body)
+    out, same = read_bin(tmp_path / "np2.bin")
+    assert same.tolist() == [True]
+    for i in range(2):
+        np.testing.assert_array_equal(out[i], np.array(Image.open(io.BytesIO(jpegs[i])).convert("RGB")))
+
+
+def test_not_a_pickle(tmp_path):
+    (tmp_path / "junk.bin").write_bytes(b"this is not a pickle")
+    with pytest.raises(InputError, match=r"junk\.bin: not a readable pickle"):
+        read_bin(tmp_path / "junk.bin")

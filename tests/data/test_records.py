@@ -223,3 +223,21 @@ def test_direct_decoder_equals_pillow_open():
     assert _decode_rgb_direct(gray.getvalue()) is None  # one component: Pillow path, then RGB
     out = decode_jpeg(gray.getvalue(), "g")
     assert out.shape == (40, 30, 3) and np.array_equal(out[..., 0], out[..., 2])
+
+
+def test_header_keys_above_float32_precision_are_probed(tmp_path, monkeypatch):
+    # A float32 header label above 2**24 can be off by one; the reader then finds the first
+    # identity record (flag 2, empty payload, preceded by an image) near the stored value.
+    import interface.data.records as records
+
+    root = tmp_path / "big"
+    root.mkdir()
+    jpegs = [_jpeg(i) for i in range(5)]
+    recs = [(k, spec_header(0.0, jpegs[k - 1], k)) for k in range(1, 6)]
+    recs.append((6, spec_header([1.0, 6.0], b"", 6)))
+    recs.append((0, spec_header([7.0, 8.0], b"", 0, 1)))  # A stored one too high
+    spec_write(root / "train.rec", root / "train.idx", recs)
+    (root / "property").write_text("1,16,12")
+    monkeypatch.setattr(records, "FLOAT32_EXACT", 4)
+    ds = RecordDataset(root)
+    assert len(ds) == 5 and ds.identity_keys == (6, 7)
