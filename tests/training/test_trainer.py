@@ -1,0 +1,205 @@
+"""The trainer end to end on the smoke set: every loss learns, resume and reruns are exact, outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from interface.errors import InputError
+from interface.losses import list_losses
+from interface.training import load_run, train
+from interface.training.checkpoint import RESUME_NAME
+
+
+def _losses(run_dir):
+    return [json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def _weights(run_dir):
+    return torch.load(run_dir / "model.pt", weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def smoke_tensors(smoke_data):
+    """The whole smoke training set at 32 px as tensors (images in [-1, 1], labels)."""
+    from interface.data import FaceDataset
+
+    faces = FaceDataset(smoke_data, train=False, input_size=32)
+    items = [faces[i] for i in range(len(faces))]
+    return torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
+
+
+@torch.no_grad()
+def _full_set_loss(backbone, head, images, labels):
+    """Mean training loss over the whole set in one batch (BatchNorm on batch statistics)."""
+    backbone.train()
+    head.train()
+    return float(head(backbone(images), labels))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", list_losses())
+def test_every_registered_loss_trains_and_its_loss_falls(loss, make_config, tmp_path, smoke_tensors):
+    """40 steps on the smoke set: the loss over the whole set, from the seeded initial weights to the
+    trained model.pt + head.pt, falls below 85% of its initial value."""
+    from interface.training.trainer import build_models
+
+    config = make_config(loss=loss, epochs=100, max_steps=40, milestones=[100.0], log_every=10)
+    info = train(config, tmp_path)
+    losses = _losses(tmp_path)
+    assert len(losses) == 4 and all(map(math.isfinite, losses))
+    backbone, head = build_models(config, info["num_classes"])
+    before = _full_set_loss(backbone, head, *smoke_tensors)
+    backbone.load_state_dict(_weights(tmp_path))
+    head.load_state_dict(torch.load(tmp_path / "head.pt", weights_only=False)["state_dict"])
+    after = _full_set_loss(backbone, head, *smoke_tensors)
+    assert after < 0.85 * before, (loss, before, after, losses)
+
+
+def test_same_seed_gives_identical_weights_and_another_seed_does_not(make_config, tmp_path):
+    train(make_config(max_steps=6), tmp_path / "a")
+    train(make_config(max_steps=6), tmp_path / "b")
+    train(make_config(max_steps=6, seed=4), tmp_path / "c")
+    a, b, c = _weights(tmp_path / "a"), _weights(tmp_path / "b"), _weights(tmp_path / "c")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["fc.weight"], c["fc.weight"])
+    assert _losses(tmp_path / "a") == _losses(tmp_path / "b")
+
+
+class _InterruptError(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_to_identical_weights(make_config, tmp_path, monkeypatch):
+    """N steps straight == N/2 steps, crash, rerun (resume mid-epoch from resume.pt), on CPU."""
+    from interface.training import trainer as trainer_module
+
+    config = make_config(
+        loss="curricularface", max_steps=10, checkpoint_every=5, lr_schedule="step", milestones=[0.9]
+    )
+    train(config, tmp_path / "straight")
+
+    real_save = trainer_module.save_checkpoint
+
+    def save_then_crash(path, payload):
+        real_save(path, payload)
+        raise _InterruptError
+
+    monkeypatch.setattr(trainer_module, "save_checkpoint", save_then_crash)
+    with pytest.raises(_InterruptError):
+        train(config, tmp_path / "resumed")
+    monkeypatch.setattr(trainer_module, "save_checkpoint", real_save)
+    saved = torch.load(tmp_path / "resumed" / RESUME_NAME, weights_only=False)
+    assert saved["step"] == 5 and saved["step_in_epoch"] > 0  # mid-epoch
+    assert not (tmp_path / "resumed" / "model.pt").exists()  # final outputs only at the end
+    info = train(config, tmp_path / "resumed")
+    assert info["steps"] == 10
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "resumed")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    head_a = torch.load(tmp_path / "straight" / "head.pt", weights_only=False)["state_dict"]
+    head_b = torch.load(tmp_path / "resumed" / "head.pt", weights_only=False)["state_dict"]
+    assert all(torch.equal(head_a[k], head_b[k]) for k in head_a)  # class weights and CurricularFace's t
+    assert _losses(tmp_path / "straight") == _losses(tmp_path / "resumed")
+    assert not (tmp_path / "resumed" / RESUME_NAME).exists()
+
+
+def test_outputs_and_load_run(make_config, tmp_path):
+    config = make_config(
+        loss="interface", max_steps=4, log_every=2, tags={"run_id": "x__tiny", "setting": "m=0.5"}
+    )
+    info = train(config, tmp_path)
+    for name in ("model.pt", "head.pt", "run.json", "metrics.jsonl", "train.log"):
+        assert (tmp_path / name).is_file(), name
+    on_disk = json.loads((tmp_path / "run.json").read_text())
+    assert on_disk["tags"] == {"run_id": "x__tiny", "setting": "m=0.5"}
+    assert on_disk["num_classes"] == info["num_classes"] and on_disk["num_images"] >= 32
+    assert on_disk["config"]["loss"] == "interface" and on_disk["versions"]["torch"] == torch.__version__
+    assert on_disk["seed"] == 3 and on_disk["images_per_s"] > 0 and on_disk["device"]["type"] == "cpu"
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4]
+    for key in (
+        "epoch",
+        "loss",
+        "lr",
+        "images_per_s",
+        "grad_scale",
+        "theta_y_mean",
+        "theta_nn_mean",
+        "mhat_mean",
+    ):
+        assert key in records[-1], key
+    head = torch.load(tmp_path / "head.pt", weights_only=False)
+    assert head["state_dict"]["weight"].shape == (info["num_classes"], 64)
+
+    model, run = load_run(tmp_path)
+    assert not model.training and run["backbone"] == "tiny"
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    from interface.backbones import build_backbone
+
+    reference = build_backbone("tiny", embedding_size=64, input_size=32)
+    reference.load_state_dict(torch.load(tmp_path / "model.pt", weights_only=True))
+    assert torch.equal(model(x), reference.eval()(x))
+
+    before = (tmp_path / "run.json").stat().st_mtime_ns
+    assert train(config, tmp_path)["steps"] == 4  # finished: nothing to do
+    assert (tmp_path / "run.json").stat().st_mtime_ns == before
+    with pytest.raises(InputError, match="lr"):
+        train(make_config(loss="interface", max_steps=4, lr=0.1), tmp_path)
+
+
+def test_load_run_names_missing_or_corrupt_files(make_config, tmp_path):
+    with pytest.raises(InputError, match="run.json"):
+        load_run(tmp_path)
+    train(make_config(max_steps=1), tmp_path)
+    (tmp_path / "model.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="model.pt"):
+        load_run(tmp_path)
+    (tmp_path / "model.pt").unlink()
+    with pytest.raises(InputError, match="model.pt"):
+        load_run(tmp_path)
+
+
+def test_bf16_autocast_runs_on_cpu(make_config, tmp_path):
+    info = train(make_config(precision="bf16", max_steps=3), tmp_path)
+    assert info["precision"] == "bf16" and all(map(lambda v: v == v, _losses(tmp_path)))
+
+
+def test_schedule_and_clip_reach_the_optimiser(make_config, tmp_path):
+    """lr = lr x batch/512 x 0.1^(milestones passed); metrics carry the applied lr."""
+    train(make_config(max_steps=12, milestones=[1.0], lr=1.6), tmp_path)
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    steps_per_epoch = json.loads((tmp_path / "run.json").read_text())["steps_per_epoch"]
+    for r in records:
+        expected = 1.6 * 16 / 512 * (0.1 if r["step"] - 1 >= steps_per_epoch else 1.0)
+        assert r["lr"] == pytest.approx(expected, rel=1e-12)
+
+
+NAN_PLUGIN = '''
+import torch
+from interface.losses import register_loss
+from interface.losses.arcface import ArcFace
+
+@register_loss("nan_after_two")
+class NanAfterTwo(ArcFace):
+    """ArcFace that returns NaN from its third call on (to exercise the divergence guard)."""
+    calls = 0
+
+    def forward(self, embeddings, labels):
+        type(self).calls += 1
+        loss = super().forward(embeddings, labels)
+        return loss * float("nan") if type(self).calls > 2 else loss
+'''
+
+
+def test_nonfinite_losses_are_skipped_then_stop_the_run(make_config, tmp_path):
+    from interface.training import TrainingDivergedError
+
+    plugin = tmp_path / "nan_plugin.py"
+    plugin.write_text(NAN_PLUGIN)
+    config = make_config(loss="nan_after_two", plugins=[str(plugin)], max_nonfinite=3, max_steps=10)
+    with pytest.raises(TrainingDivergedError, match=r"step 5: 3 consecutive non-finite"):
+        train(config, tmp_path / "run")
+    assert not (tmp_path / "run" / "model.pt").exists()
