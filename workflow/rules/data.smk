@@ -25,4 +25,4 @@ rule synth:
         "../envs/harness.yaml"
     shell:
         "OMP_NUM_THREADS={threads} python -m interface synth --out {params.folder}"
-        " --preset {params.preset} --seed {params.seed} > {log} 2>&1"
+        " --preset {params.preset} --seed {params.seed} --workers {threads} > {log} 2>&1"

@@ -5,8 +5,6 @@ given a ``--benchmarks-json`` list; it writes each ``results/scores/<run>/<bench
 atomically as soon as that benchmark is scored.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import sys

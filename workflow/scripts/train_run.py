@@ -6,8 +6,6 @@ or torchrun with one process per GPU when the job holds several. A rerun after a
 finds RUN_DIR/resume.pt (never a declared output, so Snakemake's cleanup leaves it) and resumes.
 """
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 

@@ -29,6 +29,7 @@ SYNTH_FILES = (
     "synth_calfw.bin",
     "synth_cplfw.bin",
     "contact_sheet.png",
+    "synthface.json",
 )
 SYNTH_DIRS = ("ijb", "identification")
 TRAIN_FILES = ("train.rec", "train.idx", "property")
@@ -54,9 +55,7 @@ def expand(template: str, paths: dict[str, Any], where: str, layout: str) -> str
                 f"config key {where}: refers to {{{name}}} but paths.{name} is not defined (known: {known})"
             )
         if not paths[name]:
-            raise InputError(
-                f"config key paths.{name} is not set (used by {where}); set it to the folder for {layout}"
-            )
+            raise InputError(f"config key paths.{name} is not set (used by {where}); set it to {layout}")
     try:
         return template.format(**paths)
     except (ValueError, IndexError) as exc:
