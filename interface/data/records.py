@@ -190,7 +190,23 @@ def write_record_dataset(
     classes = labels[-1] + 1 if num_classes is None else int(num_classes)
     if classes <= labels[-1]:
         raise InputError(f"{root}: label {labels[-1]} >= num_classes {classes}")
+    created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
+    try:
+        _write_records(root, images, labels, classes, quality)
+    except BaseException:
+        if created and not any(root.iterdir()):
+            root.rmdir()  # leave no empty folder behind for a failed write
+        raise
+    write_manifest(root, classes=classes, images=n, generator=generator)
+    return root
+
+
+def _write_records(
+    root: Path, images: Iterable[object], labels: list[int], classes: int, quality: int
+) -> None:
+    """Write train.rec, train.idx and property through temporary files renamed only on success."""
+    n = len(labels)
     with contextlib.ExitStack() as stack:
         rec_tmp = stack.enter_context(atomic_path(root / "train.rec"))
         idx_tmp = stack.enter_context(atomic_path(root / "train.idx"))
@@ -239,8 +255,6 @@ def write_record_dataset(
         rec.close()
         idx.close()
         prop_tmp.write_text(f"{classes},{shape[0]},{shape[1]}\n", encoding="ascii")
-    write_manifest(root, classes=classes, images=n, generator=generator)
-    return root
 
 
 def iter_identity_ranges(ds: RecordDataset) -> dict[int, tuple[int, int]]:

@@ -126,3 +126,12 @@ def test_dataloader_workers_reopen_the_map_and_follow_the_generator(rec_root):
     assert [lab for _, lab in items] == [0, 0, 1, 2]
     for i, (x, _) in enumerate(items):
         assert torch.equal(x, plain[i]) or torch.equal(x, plain[i].flip(-1))
+
+
+def test_items_collate_into_a_batch(rec_root):
+    from torch.utils.data import default_collate
+
+    ds = FaceDataset(rec_root, train=True, input_size=16)
+    x, y = default_collate([ds[i] for i in range(4)])
+    assert x.shape == (4, 3, 16, 16) and x.dtype == torch.float32 and y.tolist() == [0, 0, 1, 2]
+    assert float(x.min()) >= -1.0 and float(x.max()) <= 1.0
