@@ -99,7 +99,7 @@ class RecordDataset:
         for key in range(stored - 2, stored + 3):
             if key in self.reader and key - 1 in self.reader:
                 head, payload = self.reader.read_header(key)
-                prev, prev_payload = self.reader.read_header(key - 1)
+                _, prev_payload = self.reader.read_header(key - 1)
                 if head.flag >= 2 and not payload and prev_payload:
                     return key
         return stored

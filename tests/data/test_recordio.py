@@ -158,3 +158,14 @@ def test_record_shorter_than_header(tmp_path):
     reader = RecordReader(tmp_path / "t.rec", tmp_path / "t.idx")
     with pytest.raises(InputError, match=r"key 1: record is 5 bytes"):
         reader.read_header(1)
+
+
+def test_header_only_read_handles_a_split_header(tmp_path):
+    # id = MAGIC puts the magic at aligned offset 8 of the record: the IRHeader itself is split.
+    records = [(1, spec_header(3.0, b"payload", MAGIC)), (2, spec_header([5.0, 1.0], b"xy", 2))]
+    spec_write(tmp_path / "h.rec", tmp_path / "h.idx", records)
+    assert (tmp_path / "h.rec").read_bytes()[4:8] == ((1 << 29) | 8).to_bytes(4, "little")
+    reader = RecordReader(tmp_path / "h.rec", tmp_path / "h.idx")
+    assert reader.read_label_header(1) == reader.read_header(1)[0]
+    assert reader.read_label_header(1).id == MAGIC and reader.read_label_header(1).label == 3.0
+    assert reader.read_label_header(2).label.tolist() == [5.0, 1.0]
