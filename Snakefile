@@ -13,7 +13,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The default experiment next to this file, wherever the working directory (--directory) is;
+# --configfile FILE merges FILE over it (--replace-workflow-config: FILE alone).
+configfile: f"{workflow.basedir}/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

@@ -108,8 +108,9 @@ def import_plugins(plugins: Sequence[str], workdir: Path) -> list[str]:
     for i, plugin in enumerate(plugins):
         try:
             trainer_import([plugin])
-        except InputError as exc:
-            raise InputError(f"config key plugins[{i}]: {' '.join(str(exc).split())}") from None
+        except InputError as exc:  # the trainer's message, re-keyed to the list entry
+            detail = " ".join(str(exc).split()).removeprefix("config key 'plugins': ")
+            raise InputError(f"config key plugins[{i}]: {detail}") from None
         except Exception as exc:  # a plugin's own bug (syntax, duplicate name): report it, one line
             detail = " ".join(f"{type(exc).__name__}: {exc}".split())
             raise InputError(f"config key plugins[{i}]: cannot import {plugin!r} ({detail})") from None

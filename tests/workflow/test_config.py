@@ -1,0 +1,360 @@
+"""Config schema, matrix expansion and bad-config messages (in-process, no Snakemake run)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+
+import pytest
+import wfconfig
+import wfdatasets
+import wfmatrix
+import wfruns
+import yaml
+from conftest import REPO
+from snakemake.utils import update_config
+
+from interface.errors import InputError
+from interface.losses import list_losses
+from interface.losses.registry import loss_class
+from interface.training.config import RunConfig, config_from_mapping
+
+CONFIGS = REPO / "workflow" / "configs"
+
+
+def load(*extra: Path | dict) -> dict:
+    """config.yaml with each extra file or mapping merged over it, as Snakemake merges --configfile."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for item in extra:
+        update_config(config, item if isinstance(item, dict) else yaml.safe_load(item.read_text()))
+    return config
+
+
+def resolve(config: dict, workdir: Path = REPO) -> tuple[dict, dict]:
+    """What common.smk does at parse time: validate, expand, check datasets; returns (config, runs)."""
+    config, schema = wfconfig.load_config(config, workdir)
+    runs = wfruns.expand_matrix(config, schema)
+    every = {**runs, **wfruns.extra_runs(config, runs)}
+    wfruns.check_datasets(config, every)
+    return config, every
+
+
+def test_loss_enum_equals_registry():
+    schema = wfconfig.load_schema()
+    assert schema["$defs"]["loss_name"]["enum"] == list_losses()
+
+
+@pytest.mark.parametrize("loss", list_losses())
+def test_schema_states_every_parameter_with_the_losses_unit_and_range(loss):
+    cls = loss_class(loss)
+    params = wfconfig.load_schema()["$defs"]["loss_params"][loss]
+    assert set(params) == set(cls.default_params)
+    for name, spec in params.items():
+        assert spec["description"] == cls.param_units[name], name
+
+
+def test_schema_recipe_keys_are_the_trainers_keys_minus_the_per_run_ones():
+    recipe = wfconfig.load_schema()["$defs"]["recipe"]["properties"]
+    fields = {f.name for f in dataclasses.fields(RunConfig)}
+    assert set(recipe) == fields - set(wfruns.PER_RUN_KEYS)
+
+
+def test_default_matrix_covers_every_loss_sweeps_and_two_seeds():
+    config, runs = resolve(load())
+    assert len(runs) == 52
+    assert {r.loss for r in runs.values()} == set(list_losses())
+    assert {r.seed for r in runs.values()} == {0, 1}
+    settings = {(r.loss, r.setting) for r in runs.values()}
+    for loss in set(list_losses()) - {"interface"}:
+        assert (loss, "default") in settings
+    for variant in ("cc", "dc", "dd"):
+        assert ("interface", f"variant={variant}") in settings
+        for alpha in ("0.05", "0.2"):
+            assert ("interface", f"variant={variant},alpha={alpha}") in settings
+    assert {s for loss, s in settings if loss == "arcface"} == {"default", "m=0.3", "m=0.4", "m=0.6"}
+    assert {s for loss, s in settings if loss == "cosface"} == {"default", "m=0.25", "m=0.45"}
+    assert {("interface", "variant=dd,m=0.4"), ("interface", "variant=dd,m=0.6")} <= settings
+    benches = wfdatasets.benchmark_specs("synthface", config["datasets"]["synthface"], config["paths"])
+    assert [b["benchmark"] for b in benches] == [
+        "synth_lfw", "synth_cfp_fp", "synth_agedb_30", "synth_calfw", "synth_cplfw", "synth_ijb", "synth_identification",
+    ]  # fmt: skip
+    assert [b["kind"] for b in benches] == ["verification"] * 5 + ["ijb", "identification"]
+
+
+def test_run_ids_parse_back_to_their_fields():
+    _, runs = resolve(load())
+    for run_id, run in runs.items():
+        parsed = wfmatrix.parse_run_id(run_id)
+        assert (parsed["dataset"], parsed["backbone"], parsed["loss"], parsed["setting"], parsed["seed"]) == (
+            run.dataset, run.backbone, run.loss, run.setting, run.seed,
+        )  # fmt: skip
+        assert parsed["params"] == run.params
+
+
+def test_run_config_is_accepted_by_the_trainers_own_config_check(tmp_path):
+    config, runs = resolve(load())
+    run = runs["synthface__tiny__interface__variant=dd,alpha=0.2__s1"]
+    spec = wfruns.absolute_paths(wfruns.run_config(run, config), tmp_path)
+    spec["threads"] = 1
+    parsed = config_from_mapping(spec)
+    assert parsed.loss == "interface" and parsed.loss_params == {"variant": "dd", "alpha": 0.2}
+    assert parsed.seed == 1 and parsed.backbone == "tiny" and parsed.input_size == 32
+    assert parsed.data == str(tmp_path / "results" / "data" / "synthface")
+    assert parsed.tags == {"dataset": "synthface", "setting": "variant=dd,alpha=0.2", "run_id": run.run_id}
+
+
+@pytest.mark.parametrize("name", ["smoke.yaml", "paper-casia-r50.yaml", "paper-ms1mv2-r100.yaml"])
+def test_shipped_configs_replace_the_whole_default_recipe(name):
+    """Snakemake merges --configfile over config.yaml: no default training key may leak through."""
+    own = yaml.safe_load((CONFIGS / name).read_text())
+    assert load(CONFIGS / name)["train"] == own["train"]
+    assert set(yaml.safe_load((REPO / "config.yaml").read_text())["train"]) <= set(own["train"])
+
+
+@pytest.mark.parametrize(
+    ("name", "dataset", "backbone"),
+    [("paper-casia-r50.yaml", "casia", "iresnet50"), ("paper-ms1mv2-r100.yaml", "ms1mv2", "iresnet100")],
+)
+def test_paper_configs_resolve_against_real_folder_layouts(name, dataset, backbone, fake_real_data):
+    config, runs = resolve(load(CONFIGS / name, {"paths": fake_real_data}))
+    assert len(runs) == 10 and {r.dataset for r in runs.values()} == {dataset}
+    assert {r.backbone for r in runs.values()} == {backbone}
+    benches = {
+        b["benchmark"]: b
+        for b in wfdatasets.benchmark_specs(dataset, config["datasets"][dataset], config["paths"])
+    }
+    assert set(benches) == {
+        "lfw",
+        "cfp_ff",
+        "cfp_fp",
+        "agedb_30",
+        "calfw",
+        "cplfw",
+        "vgg2_fp",
+        "ijbb",
+        "ijbc",
+        "megaface",
+    }
+    assert benches["ijbc"]["path"] == f"{fake_real_data['ijb']}/IJBC"
+    assert benches["megaface"] == {
+        **benches["megaface"],
+        "kind": "identification",
+        "options": {"clean": True},
+    }
+    run = next(iter(runs.values()))
+    assert wfruns.run_config(run, config)["data"] == fake_real_data[dataset]
+
+
+@pytest.mark.parametrize(
+    ("value", "default", "typed", "text"),
+    [
+        (0.5, 0.5, 0.5, "0.5"),
+        (0.50, 0.35, 0.5, "0.5"),
+        ("0.50", 0.35, 0.5, "0.5"),
+        (5e-1, 0.35, 0.5, "0.5"),
+        ("5e-1", 0.35, 0.5, "0.5"),
+        (1, 1.0, 1.0, "1.0"),
+        (1e-5, 0.01, 1e-5, "1e-05"),
+        (-0.0, 0.5, 0.0, "0.0"),
+        (4, 4, 4, "4"),
+        ("4", 4, 4, "4"),
+        (4.0, 4, 4, "4"),
+        (True, False, True, "true"),
+        ("false", True, False, "false"),
+        ("dd", "cc", "dd", "dd"),
+        (0.2, None, 0.2, "0.2"),
+        (0.17453292519943295, None, 0.17453292519943295, "0.17453292519943295"),
+    ],
+)
+def test_canonical_values_give_one_spelling_per_value(value, default, typed, text):
+    got_typed, got_text = wfmatrix.canonical(value, default, "k")
+    assert (got_typed, got_text) == (typed, text)
+    assert type(got_typed) is type(typed)
+    assert wfmatrix.parse_setting(f"k={got_text}") == {"k": typed}
+
+
+@pytest.mark.parametrize(
+    ("value", "default"),
+    [(4.5, 4), ("abc", 0.5), (float("nan"), 0.5), (float("inf"), 0.5), ("x y", "cc"), (1, True), ("1.5", 4)],
+)
+def test_canonical_rejects_values_of_the_wrong_kind(value, default):
+    with pytest.raises(InputError, match=r"^config key k: "):
+        wfmatrix.canonical(value, default, "k")
+
+
+def test_setting_lists_categorical_parameters_first_then_declaration_order():
+    defaults = loss_class("interface").default_params
+    assert (
+        wfmatrix.setting_string({"alpha": "0.2", "variant": "dd"}, wfmatrix.param_order(defaults))
+        == "variant=dd,alpha=0.2"
+    )
+    assert wfmatrix.setting_string({}, wfmatrix.param_order(defaults)) == "default"
+
+
+def _entry(**entry) -> dict:
+    return {"matrix": {"seeds": [0], "losses": [entry]}}
+
+
+def _replace_losses(config: dict, *entries: dict) -> dict:
+    config["matrix"]["losses"] = list(entries)
+    return config
+
+
+def _real_dataset(tmp: Path, path: str, paths: dict | None = None, bench_path: str = "lfw.bin") -> dict:
+    return {
+        "paths": paths or {},
+        "datasets": {
+            "real": {"path": path, "benchmarks": {"lfw": {"kind": "verification", "path": bench_path}}}
+        },
+        "matrix": {"datasets": ["real"]},
+    }
+
+
+def _with_training_folder(tmp: Path) -> Path:
+    folder = tmp / "faces"
+    folder.mkdir()
+    for item in ("train.rec", "train.idx", "property"):
+        (folder / item).write_bytes(b"")
+    return folder
+
+
+BAD = {
+    "unknown loss": (
+        lambda c, t: _replace_losses(c, {"loss": "arcfase"}),
+        ["matrix.losses[0].loss", "arcfase"],
+    ),
+    "margin out of range": (
+        lambda c, t: _replace_losses(c, {"loss": "arcface", "params": {"m": 2.0}}),
+        ["matrix.losses[0].params.m", "radians, [0, pi/2)"],
+    ),
+    "swept margin out of range": (
+        lambda c, t: _replace_losses(c, {"loss": "cosface", "sweep": {"m": [0.3, "1.5"]}}),
+        ["matrix.losses[0].sweep.m[1]", "cosine units"],
+    ),
+    "negative scale": (
+        lambda c, t: _replace_losses(c, {"loss": "normface", "params": {"s": -1}}),
+        ["matrix.losses[0].params.s", "> 0"],
+    ),
+    "unknown variant": (
+        lambda c, t: _replace_losses(c, {"loss": "interface", "params": {"variant": "xx"}}),
+        ["matrix.losses[0].params.variant"],
+    ),
+    "unknown loss parameter": (
+        lambda c, t: _replace_losses(c, {"loss": "arcface", "params": {"margin": 0.5}}),
+        ["matrix.losses[0].params.margin", "accepted: s, m, fallback"],
+    ),
+    "parameter relation the loss checks": (
+        lambda c, t: _replace_losses(c, {"loss": "magface", "params": {"l_m": 0.7, "u_m": 0.5}}),
+        ["config key matrix.losses[0]"],
+    ),
+    "same margin spelled twice": (
+        lambda c, t: _replace_losses(
+            c, {"loss": "arcface", "params": {"m": 0.4}}, {"loss": "arcface", "sweep": {"m": ["0.40"]}}
+        ),
+        ["matrix.losses[1].sweep.m[0]", "same output path", "matrix.losses[0]"],
+    ),
+    "explicit default trains the same model": (
+        lambda c, t: _replace_losses(c, {"loss": "arcface"}, {"loss": "arcface", "sweep": {"m": [0.5]}}),
+        ["matrix.losses[1].sweep.m[0]", "same model", "'default'"],
+    ),
+    "unknown top-level key": (lambda c, t: {**c, "matirx": {}}, ["matirx", "was unexpected"]),
+    "unknown recipe key": (
+        lambda c, t: update_config(c, {"train": {"learning_rate": 0.1}}) or c,
+        ["config key train", "learning_rate"],
+    ),
+    "seed of the wrong type": (
+        lambda c, t: update_config(c, {"matrix": {"seeds": ["one"]}}) or c,
+        ["matrix.seeds[0]"],
+    ),
+    "unknown matrix dataset": (
+        lambda c, t: update_config(c, {"matrix": {"datasets": ["nosuch"]}}) or c,
+        ["matrix.datasets[0]", "nosuch"],
+    ),
+    "dataset with synth and path": (
+        lambda c, t: update_config(c, {"datasets": {"synthface": {"path": "x"}}}) or c,
+        ["datasets.synthface", "exactly one of synth or path"],
+    ),
+    "benchmark the generator does not write": (
+        lambda c, t: (
+            update_config(
+                c,
+                {
+                    "datasets": {
+                        "synthface": {"benchmarks": {"lfw": {"kind": "verification", "path": "lfw.bin"}}}
+                    }
+                },
+            )
+            or c
+        ),
+        ["datasets.synthface.benchmarks.lfw.path", "synth_lfw.bin"],
+    ),
+    "missing dataset folder": (
+        lambda c, t: update_config(c, _real_dataset(t, str(t / "nowhere"))) or c,
+        ["datasets.real.path", "no such folder", "train.rec, train.idx and property"],
+    ),
+    "dataset folder without train.idx": (
+        lambda c, t: (
+            (_with_training_folder(t) / "train.idx").unlink()
+            or update_config(c, _real_dataset(t, str(t / "faces")))
+            or c
+        ),
+        ["datasets.real.path", "missing train.idx"],
+    ),
+    "unset path": (
+        lambda c, t: update_config(c, _real_dataset(t, "{casia}", {"casia": None})) or c,
+        ["paths.casia is not set", "datasets.real.path", "train.rec"],
+    ),
+    "undefined path name": (
+        lambda c, t: update_config(c, _real_dataset(t, "{nope}")) or c,
+        ["datasets.real.path", "paths.nope is not defined"],
+    ),
+    "missing benchmark file": (
+        lambda c, t: update_config(c, _real_dataset(t, str(_with_training_folder(t)))) or c,
+        ["datasets.real.benchmarks.lfw.path", "no such file", ".bin pair pack"],
+    ),
+    "plugin module that does not exist": (
+        lambda c, t: {**c, "plugins": ["no_such_plugin_module_xyz"]},
+        ["plugins[0]", "no_such_plugin_module_xyz"],
+    ),
+    "plugin file with a syntax error": (
+        lambda c, t: (
+            (t / "broken_plugin.py").write_text("def oops(:\n")
+            and {**c, "plugins": [str(t / "broken_plugin.py")]}
+        ),
+        ["plugins[0]", "SyntaxError"],
+    ),
+    "extra run id that is not a run id": (
+        lambda c, t: {**c, "extra_runs": ["not-a-run"]},
+        ["extra_runs[0]", "not a run id"],
+    ),
+    "extra run already in the matrix": (
+        lambda c, t: {**c, "extra_runs": ["synthface__tiny__arcface__default__s0"]},
+        ["extra_runs[0]", "already a run of the matrix"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_config_is_rejected_naming_the_key(case, tmp_path):
+    mutate, expected = BAD[case]
+    config = mutate(copy.deepcopy(load()), tmp_path)
+    with pytest.raises(InputError) as info:
+        resolve(config, tmp_path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("config key "), message
+    for part in expected:
+        assert part in message, (part, message)
+
+
+def test_extra_runs_parse_from_their_ids():
+    config, runs = resolve({**load(), "extra_runs": ["synthface__tiny__mymargin__m=0.2,flag=true__s3"]})
+    run = runs["synthface__tiny__mymargin__m=0.2,flag=true__s3"]
+    assert (run.loss, run.seed, run.params) == ("mymargin", 3, {"m": 0.2, "flag": True})
+    spec = wfruns.run_config(run, config, plugins=["my_plugin.py"])
+    assert (
+        spec["loss"] == "mymargin"
+        and spec["plugins"] == ["my_plugin.py"]
+        and spec["loss_params"] == {"m": 0.2, "flag": True}
+    )
