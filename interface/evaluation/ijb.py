@@ -34,7 +34,9 @@ __all__ = [
 ]
 
 IJB_FARS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
-CHUNK_PAIRS = 100_000
+# insightface scores 100,000 pairs at a time; the chunk only bounds memory (each score is one row's
+# dot product), so a smaller default keeps the two float32 gathers at 2 * 32768 * D * 4 bytes.
+CHUNK_PAIRS = 32_768
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,30 @@ def pool_templates(
     return templates, l2_normalise(pooled)
 
 
+def _row_lookup(templates: np.ndarray):
+    """Map template ids to rows of ``templates`` (ascending), -1 for unknown ids.
+
+    A dense table when ids are non-negative and not too sparse (IJB ids are < 200,000: a table
+    lookup is ~10x faster than a binary search on random ids); a binary search otherwise.
+    """
+    lo, hi = int(templates.min()), int(templates.max())
+    if lo >= 0 and hi < max(16 * templates.size, 1 << 22):
+        table = np.full(hi + 1, -1, dtype=np.int64)
+        table[templates] = np.arange(templates.size)
+
+        def dense(ids: np.ndarray) -> np.ndarray:
+            inside = (ids >= 0) & (ids <= hi)
+            return np.where(inside, table[np.clip(ids, 0, hi)], -1)
+
+        return dense
+
+    def search(ids: np.ndarray) -> np.ndarray:
+        idx = np.minimum(np.searchsorted(templates, ids), templates.size - 1)
+        return np.where(templates[idx] == ids, idx, -1)
+
+    return search
+
+
 def pair_scores(
     templates: np.ndarray, template_feats: np.ndarray, pairs: np.ndarray, chunk: int = CHUNK_PAIRS
 ) -> np.ndarray:
@@ -129,7 +155,8 @@ def pair_scores(
         templates: (T,) ascending template ids (from :func:`pool_templates`).
         template_feats: (T, D) unit template vectors.
         pairs: (K, 2) integer template ids, in pair-file order.
-        chunk: pairs per chunk (>= 1); extra memory is about ``chunk * (2 D + 4) * 8`` bytes.
+        chunk: pairs per chunk (>= 1); extra memory is about ``chunk * (2 D * 4 + 48)`` bytes (the
+            float32 gathers of both sides plus index arrays), independent of K.
 
     Returns:
         (K,) float32 scores in [-1, 1], in pair order.
@@ -139,19 +166,19 @@ def pair_scores(
         raise InputError(f"IJB pairs: expected a (K, 2) array of template ids, got shape {pairs.shape}")
     if chunk < 1:
         raise InputError(f"IJB scoring chunk={chunk}; expected >= 1")
-    feats = np.asarray(template_feats)
+    # float32 like insightface's features; scores are stored as float32 anyway
+    feats = np.asarray(template_feats, dtype=np.float32)
     out = np.empty(pairs.shape[0], dtype=np.float32)
+    to_row = _row_lookup(np.asarray(templates))
     for start in range(0, pairs.shape[0], chunk):
         block = pairs[start : start + chunk]
-        idx = np.searchsorted(templates, block)
-        idx_c = np.minimum(idx, templates.shape[0] - 1)
-        missing = templates[idx_c] != block
-        if np.any(missing):
-            r, c = np.argwhere(missing)[0]
+        rows = to_row(block)
+        if np.any(rows < 0):
+            r, c = np.argwhere(rows < 0)[0]
             raise InputError(
                 f"IJB pair {start + r}: template id {block[r, c]} has no images in the face/template/media list"
             )
-        out[start : start + chunk] = np.einsum("ij,ij->i", feats[idx_c[:, 0]], feats[idx_c[:, 1]])
+        out[start : start + chunk] = np.einsum("ij,ij->i", feats[rows[:, 0]], feats[rows[:, 1]])
     return out
 
 

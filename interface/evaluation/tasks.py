@@ -7,6 +7,7 @@ The record is what ``python -m interface evaluate`` writes per (run, benchmark):
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,10 @@ class Benchmark:
     options: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.=@+-]+", str(self.name)):
+            raise InputError(
+                f"benchmark name {self.name!r}: use letters, digits and _ . = @ + - only (it names files)"
+            )
         if self.kind not in KINDS:
             raise InputError(
                 f"benchmark {self.name!r}: kind {self.kind!r}; expected one of {', '.join(KINDS)}"
@@ -109,11 +114,11 @@ def _verification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dic
         "accuracy": res["accuracy"],
         "accuracy_std": res["accuracy_std"],
         "val_at_far_1e-3": res["val_at_far"],
-        "auc": res.get("auc", float("nan")),
-        "eer": res.get("eer", float("nan")),
         "xnorm": res["xnorm"],
         "threshold": res["threshold"],
     }
+    # AUC and EER exist only when the pack holds both genuine and impostor pairs (no NaN in JSON)
+    metrics.update({k: res[k] for k in ("auc", "eer") if k in res})
     rows = [_row(ctx, bench, k, v, n) for k, v in metrics.items()]
     extra = {
         k: res[k]
