@@ -98,7 +98,9 @@ def text_cell(value: Any, digits: int = 4) -> Cell:
 
 def missing_report(table: pd.DataFrame, runs: list[Run], benchmarks: list[str]) -> list[str]:
     """Human-readable list of what is missing: failed runs, bad score files, absent run x benchmark cells."""
-    lines = []
+    lines = (
+        [] if len(table) else ["the score table has no rows: no run has been trained, scored and collected"]
+    )
     for _, row in (
         table[table["status"] != "ok"].drop_duplicates(["run_id", "benchmark", "status"]).iterrows()
     ):

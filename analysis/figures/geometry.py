@@ -66,7 +66,7 @@ def mhat_grid(loss: Any, theta_y: np.ndarray, phi: np.ndarray) -> np.ndarray:
     return math.pi / 2 - np.arccos(np.clip(_np(value), -1.0, 1.0))
 
 
-def boundary_margin(loss: Any, theta1: np.ndarray, phi: float, n: int = 2001) -> np.ndarray:
+def boundary_margin(loss: Any, theta1: np.ndarray, phi: float, n: int = 1201) -> np.ndarray:
     """theta_2* - theta_1 at the class-1 boundary target(theta_1) = nontarget(theta_2*; theta_1, phi).
 
     theta_2* is found on a grid of ``n`` angles in [0, pi] by linear interpolation of the
@@ -183,7 +183,8 @@ def margin_width_figure(losses: list[tuple[str, Any]], out_dir: Path) -> Figure:
                 label=f"{label}, φ={math.degrees(phi):.0f}°",
             )
     ax1.set(title="InterFace: width changes with θ1 and φ", xlabel="θ1 (degrees)")
-    ax1.legend(fontsize=7, ncol=1)
+    if inter:
+        ax1.legend(fontsize=7, ncol=1)
     for ax in (ax0, ax1):
         ax.grid(alpha=0.3)
     path = save(fig, out_dir / "margin_width.png")

@@ -1,0 +1,94 @@
+"""The HTML report: full build from a results tree with a failed run, empty table, CLI, offline-ness."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import DROPPED, FAILED
+
+from analysis import collect, report
+from analysis.figures import geometry, toy
+
+
+@pytest.mark.slow
+def test_full_report_contents(built: Path) -> None:
+    html = (built / "index.html").read_text(encoding="utf-8")
+    for section in (
+        "run",
+        "missing",
+        "main",
+        "statistics",
+        "published",
+        "per-benchmark",
+        "figures",
+        "synthface",
+        "bench",
+        "runs",
+    ):
+        assert f'<section id="{section}">' in html
+    # the failed run and the missing score file are listed, and the failed run's cells are marked
+    assert f"{FAILED}: no run.json" in html
+    assert f"{DROPPED[0]}: no score for {DROPPED[1]}" in html
+    assert 'class="missing"' in html
+    # every image referenced exists, has alt text, and lives inside the report folder
+    imgs = re.findall(r'<img src="([^"]+)" alt="([^"]+)"', html)
+    assert len(imgs) == len(re.findall(r"<img ", html)) >= 20
+    for src, alt in imgs:
+        assert (built / src).is_file() and not src.startswith(("/", "http")) and len(alt) > 20
+    assert "contact_sheet_synthface.png" in html and "toy_embeddings.png" in html and "mhat.png" in html
+    # offline and script-free
+    assert "<script" not in html and not re.search(r'(src|href)="(https?:)?//', html)
+    # links to run configs and logs resolve
+    for href in re.findall(r'<a href="([^"#]+)"', html):
+        assert (built / href).resolve().is_file(), href
+    for stem in ("main__synthface__tiny", "wins", "comparisons", "bench__synthface__tiny__synth_lfw"):
+        for ext in ("html", "md", "tex", "csv"):
+            assert (built / "tables" / f"{stem}.{ext}").is_file()
+    assert "wins on 1 of 2" in html  # interface vs softmax: lfw supported, ijb not testable (2 seeds, tie)
+
+
+@pytest.fixture()
+def no_heavy_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skip the registry-wide geometry and the toy (tested on their own) to keep these tests short."""
+    monkeypatch.setattr(geometry, "geometry_figures", lambda out_dir: [])
+    monkeypatch.setattr(toy, "toy_figure", lambda out_dir: None)
+
+
+def test_empty_table_still_renders(tmp_path: Path, no_heavy_figures) -> None:
+    tidy = tmp_path / "scores.csv"
+    tidy.write_text(",".join(collect.TIDY_COLUMNS) + "\n")
+    index = report.build_report(tidy, None, None, None, None, tmp_path / "report")
+    html = index.read_text(encoding="utf-8")
+    assert "No run is in the score table" in html and "no runs" in html
+    assert "Every run has a score" not in html and "the score table has no rows" in html
+
+
+def test_partial_table_lists_missing_cells(tmp_path: Path, no_heavy_figures) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tidy import fixed_table
+
+    tidy = tmp_path / "scores.csv"
+    collect.write_tidy(fixed_table(), tidy)
+    index = report.build_report(tidy, None, None, None, None, tmp_path / "report")
+    html = index.read_text(encoding="utf-8")
+    assert "empty cell: casia/iresnet50: softmax (default) x ijbc" in html
+    assert "casia__iresnet50__softmax__default__s0: no score for ijbc" in html
+
+
+def test_bad_config_is_one_line_error(tmp_path: Path, capsys) -> None:
+    tidy = tmp_path / "scores.csv"
+    tidy.write_text(",".join(collect.TIDY_COLUMNS) + "\n")
+    (tmp_path / "c.json").write_text("[1, 2]")
+    assert (
+        report.main(
+            ["--scores", str(tidy), "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "r")]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "c.json" in err and "JSON object" in err
+    assert report.main(["--scores", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "r")]) == 2
