@@ -88,7 +88,7 @@ def _global_options(args: argparse.Namespace) -> dict:
 
 
 def _benchmarks(args: argparse.Namespace):
-    from interface.evaluation.tasks import Benchmark
+    from interface.evaluation.tasks import OPTION_KEYS, Benchmark
 
     opts = _global_options(args)
     out = []
@@ -115,9 +115,14 @@ def _benchmarks(args: argparse.Namespace):
                 raise InputError(
                     f"--benchmarks-json {args.benchmarks_json}: entry {i} lacks {sorted(missing)}"
                 )
-            out.append(
-                Benchmark(e["benchmark"], e["kind"], e["path"], e["out"], {**opts, **e.get("options", {})})
-            )
+            own = e.get("options") or {}
+            unknown = sorted(set(own) - OPTION_KEYS.get(e["kind"], set()))
+            if unknown:
+                raise InputError(
+                    f"--benchmarks-json {args.benchmarks_json}: entry {i} ({e['benchmark']}) has unknown option(s) "
+                    f"{unknown}; {e['kind']} accepts {sorted(OPTION_KEYS.get(e['kind'], set()))}"
+                )
+            out.append(Benchmark(e["benchmark"], e["kind"], e["path"], e["out"], {**opts, **own}))
     if not out:
         raise InputError("no benchmark given: use --benchmark/--kind/--path/--out or --benchmarks-json")
     names = [b.name for b in out]

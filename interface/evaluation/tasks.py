@@ -23,6 +23,12 @@ from interface.evaluation.embed import extract
 from interface.evaluation.spec import identification_spec, ijb_spec, verification_spec
 
 KINDS = ("verification", "ijb", "identification")
+# per-benchmark options each kind understands (see cli.py for their meaning)
+OPTION_KEYS = {
+    "verification": {"n_folds"},
+    "ijb": {"flip", "norm", "detector", "chunk"},
+    "identification": {"clean", "ladder", "seed"},
+}
 
 
 @dataclass

@@ -160,6 +160,7 @@ def test_cleaned_identification_drops_listed_images(toy_run, toy_data, tmp_path)
         ("no_benchmark", "no benchmark given"),
         ("meta_rows", "row-aligned"),
         ("bad_mode", "expected six characters"),
+        ("bad_option", "unknown option(s) ['folds']"),
     ],
 )
 def test_bad_input_one_line(case, match, toy_run, toy_data, tmp_path, capsys):
@@ -189,6 +190,17 @@ def test_bad_input_one_line(case, match, toy_run, toy_data, tmp_path, capsys):
         pts = ijb / "meta" / "toy_name_5pts_score.txt"
         pts.write_text("".join(pts.read_text().splitlines(keepends=True)[:-1]))
         bench[3], bench[5] = "ijb", str(ijb)
+    elif case == "bad_option":
+        listing = tmp_path / "list.json"
+        entry = {
+            "benchmark": "b",
+            "kind": "verification",
+            "path": bench[5],
+            "out": bench[7],
+            "options": {"folds": 5},
+        }
+        listing.write_text(json.dumps([entry]))
+        bench = ["--benchmarks-json", str(listing)]
     elif case == "bad_mode":
         bench += ["--ijb-mode", "N1D1"]
     assert main(["--run", str(run), "--device", "cpu", *bench]) == 2
