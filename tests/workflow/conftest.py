@@ -65,3 +65,82 @@ def fake_real_data(tmp_path: Path) -> dict[str, str]:
     for sub in ("probe", "distractors"):
         (root / "megaface" / sub).mkdir(parents=True)
     return {name: str(root / name) for name in ("casia", "ms1mv2", "bins", "ijb", "megaface")}
+
+
+#: A loss defined only here: registered by a plugin file, never part of interface.losses.
+PLUGIN_LOSS = '''
+"""Test plugin: a CosFace-like loss with half the margin on the target cosine."""
+from interface.losses.base import MarginLoss
+from interface.losses.registry import register_loss
+
+
+@register_loss("{name}")
+class HalfMargin(MarginLoss):
+    default_params = {{"s": 32.0, "m": 0.2}}
+    param_units = {{"s": "dimensionless scale, > 0", "m": "cosine units, [0, 1)"}}
+
+    def __init__(self, num_classes, embedding_size, *, s=32.0, m=0.2):
+        super().__init__(num_classes, embedding_size)
+        self.s = self.check_param("s", s, 0.0, low_open=True)
+        self.m = self.check_param("m", m, 0.0, 1.0, high_open=True)
+
+    def target_logit(self, cos_y, ctx):
+        return cos_y - 0.5 * self.m
+'''
+
+#: A user's own Snakefile that imports this workflow as a module and trains its extra runs with
+#: a rule derived from the workflow's train rule (README: "Adding a loss", way b).
+HOST_SNAKEFILE = """
+configfile: "host_config.yaml"
+
+
+module harness:
+    snakefile:
+        "{snakefile}"
+    config:
+        config
+
+
+use rule * from harness
+
+
+use rule train from harness as train_hostmargin with:
+    params:
+        spec=lambda wildcards: harness.run_spec(wildcards.run, plugins=["host_losses.py"]),
+    wildcard_constraints:
+        run="|".join(config["extra_runs"]),
+"""
+
+
+def smoke_config() -> dict:
+    """config.yaml with workflow/configs/smoke.yaml merged over it (what --configfile does)."""
+    import yaml
+    from snakemake.utils import update_config
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((REPO / "workflow" / "configs" / "smoke.yaml").read_text()))
+    return config
+
+
+def write_extensions(workdir: Path) -> dict[str, str]:
+    """Write both ways of adding a loss into ``workdir``; return the new run ids by way.
+
+    (a) plugin: ``plugin_losses.py`` registers ``plugmargin``; the config lists the plugin and a
+    matrix entry. (b) module: ``host_losses.py`` registers ``hostmargin``; ``host.smk`` imports the
+    workflow and trains ``extra_runs`` with its own rule.
+    """
+    import yaml
+
+    (workdir / "plugin_losses.py").write_text(PLUGIN_LOSS.format(name="plugmargin"))
+    (workdir / "host_losses.py").write_text(PLUGIN_LOSS.format(name="hostmargin"))
+    config = smoke_config()
+    plugin_run, host_run = (
+        "synth-smoke__tiny__plugmargin__m=0.3__s0",
+        "synth-smoke__tiny__hostmargin__m=0.25__s0",
+    )
+    config["plugins"] = ["plugin_losses.py"]
+    config["matrix"]["losses"].append({"loss": "plugmargin", "params": {"m": 0.3}})
+    config["extra_runs"] = [host_run]
+    (workdir / "host_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (workdir / "host.smk").write_text(HOST_SNAKEFILE.format(snakefile=REPO / "Snakefile"))
+    return {"plugin": plugin_run, "host": host_run}
