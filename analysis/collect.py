@@ -55,7 +55,7 @@ TEXT_COLUMNS = (
 )
 FOLD_METRIC = "fold_accuracy"
 # Keys of a verification score JSON's ``extra`` that may hold the per-fold accuracies (fractions).
-FOLD_KEYS = ("fold_accuracies", "accuracy_folds", "folds_accuracy")
+FOLD_KEYS = ("fold_accuracy", "fold_accuracies", "accuracy_folds")
 
 
 def evaluator_spec(doc: dict[str, Any]) -> str:

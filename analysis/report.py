@@ -28,10 +28,12 @@ from analysis.metrics import method_label
 from analysis.report_data import (
     anchors_view,
     build_tables,
+    config_runs,
     copy_contact_sheets,
     dataset_summaries,
     expected_benchmarks,
     figure_views,
+    merge_runs,
     missing_report,
     read_json_dir,
     run_index,
@@ -110,14 +112,14 @@ def read_config(path: Path | None) -> dict[str, Any]:
     return doc
 
 
-def matrix_view(runs: list[Run], benchmarks: list[str]) -> dict[str, Any]:
+def matrix_view(runs: list[Run], benchmarks: dict[str, list[str]]) -> dict[str, Any]:
     """What the matrix contained: datasets, backbones, methods, seeds, benchmarks, run count."""
     return {
         "datasets": sorted({r.dataset for r in runs}),
         "backbones": sorted({r.backbone for r in runs}),
         "methods": sorted({method_label(*r.method) for r in runs}),
         "seeds": sorted({r.seed for r in runs if r.seed is not None}),
-        "benchmarks": benchmarks,
+        "benchmarks": sorted({b for names in benchmarks.values() for b in names}),
         "n_runs": len(runs),
     }
 
@@ -140,8 +142,8 @@ def build_report(
     tables_dir, figures_dir = out / "tables", out / "figures"
     tables_dir.mkdir(parents=True, exist_ok=True)
     figures_dir.mkdir(parents=True, exist_ok=True)
-    runs = runs_from_table(table, runs_dir)
-    benchmarks = expected_benchmarks(table, config)
+    runs = merge_runs(runs_from_table(table, runs_dir), config_runs(config), runs_dir)
+    benchmarks = expected_benchmarks(table, runs, config)
     summary = summarize(table)
     summary.to_csv(tables_dir / "summary.csv", index=False)
     mains, per_bench, missing_cells = build_tables(table, summary, runs, benchmarks, tables_dir, out)

@@ -55,15 +55,62 @@ def score_extras(scores_dir: Path | None) -> dict[tuple[str, str], Any]:
     return out
 
 
-def expected_benchmarks(table: pd.DataFrame, config: dict[str, Any]) -> list[str]:
-    """Benchmarks scored anywhere in the table plus those the config names (``benchmarks`` list/mapping)."""
-    names = {b for b in table["benchmark"] if b}
-    declared = config.get("benchmarks") if isinstance(config, dict) else None
+def _spec_name(spec: Any) -> str:
+    return str(spec.get("benchmark") or spec.get("name") or "") if isinstance(spec, dict) else str(spec)
+
+
+def expected_benchmarks(table: pd.DataFrame, runs: list[Run], config: dict[str, Any]) -> dict[str, list[str]]:
+    """Benchmarks per dataset: those scored in the table plus those the config declares.
+
+    ``config["benchmarks"]`` is either ``{dataset: [spec with "benchmark" or "name", ...]}`` (the
+    workflow's resolved config) or a plain list applying to every dataset.
+    """
+    out: dict[str, set[str]] = {r.dataset: set() for r in runs}
+    for dataset, bench in table[table["benchmark"] != ""][["dataset", "benchmark"]].itertuples(index=False):
+        out.setdefault(str(dataset), set()).add(str(bench))
+    declared = config.get("benchmarks")
     if isinstance(declared, dict):
-        names |= {str(k) for k in declared}
+        for dataset, specs in declared.items():
+            if isinstance(specs, list) and str(dataset) in out:
+                out[str(dataset)] |= {_spec_name(sp) for sp in specs if _spec_name(sp)}
     elif isinstance(declared, list):
-        names |= {str(b.get("name")) if isinstance(b, dict) else str(b) for b in declared}
-    return sorted(names)
+        for names in out.values():
+            names |= {_spec_name(sp) for sp in declared if _spec_name(sp)}
+    return {dataset: sorted(names) for dataset, names in sorted(out.items())}
+
+
+def config_runs(config: dict[str, Any]) -> list[Run]:
+    """Runs the resolved config declares (``runs``: objects with run_id, dataset, backbone, loss, setting, seed)."""
+    out = []
+    for entry in config.get("runs") or []:
+        if isinstance(entry, dict) and entry.get("run_id"):
+            seed = entry.get("seed")
+            out.append(
+                Run(
+                    str(entry["run_id"]),
+                    str(entry.get("dataset", "")),
+                    str(entry.get("backbone", "")),
+                    str(entry.get("loss", "")),
+                    str(entry.get("setting", "")),
+                    seed if isinstance(seed, int) else None,
+                    None,
+                )
+            )
+    return out
+
+
+def merge_runs(from_table: list[Run], declared: list[Run], runs_dir: Path | None) -> list[Run]:
+    """Runs of the table plus declared runs the table lacks (e.g. never trained), sorted by id."""
+    known = {r.run_id: r for r in from_table}
+    for run in declared:
+        if run.run_id not in known:
+            folder = (
+                runs_dir / run.run_id if runs_dir is not None and (runs_dir / run.run_id).is_dir() else None
+            )
+            known[run.run_id] = Run(
+                run.run_id, run.dataset, run.backbone, run.loss, run.setting, run.seed, folder
+            )
+    return [known[k] for k in sorted(known)]
 
 
 def table_dict(table: Table, files: dict[str, Path], out_dir: Path) -> dict[str, Any]:
@@ -96,7 +143,7 @@ def text_cell(value: Any, digits: int = 4) -> Cell:
     return Cell(text=str(value))
 
 
-def missing_report(table: pd.DataFrame, runs: list[Run], benchmarks: list[str]) -> list[str]:
+def missing_report(table: pd.DataFrame, runs: list[Run], benchmarks: dict[str, list[str]]) -> list[str]:
     """Human-readable list of what is missing: failed runs, bad score files, absent run x benchmark cells."""
     lines = (
         [] if len(table) else ["the score table has no rows: no run has been trained, scored and collected"]
@@ -111,7 +158,11 @@ def missing_report(table: pd.DataFrame, runs: list[Run], benchmarks: list[str]) 
         (r, b) for r, b in table[table["status"] != "ok"][["run_id", "benchmark"]].itertuples(index=False)
     }
     for run in runs:
-        absent = [b for b in benchmarks if (run.run_id, b) not in scored and (run.run_id, b) not in flagged]
+        absent = [
+            b
+            for b in benchmarks.get(run.dataset, [])
+            if (run.run_id, b) not in scored and (run.run_id, b) not in flagged
+        ]
         if absent and (run.run_id, "") not in flagged:
             lines.append(f"{run.run_id}: no score for {', '.join(absent)}")
     return lines
@@ -121,7 +172,7 @@ def build_tables(
     table: pd.DataFrame,
     summary: pd.DataFrame,
     runs: list[Run],
-    benchmarks: list[str],
+    benchmarks: dict[str, list[str]],
     tables_dir: Path,
     out_dir: Path,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
@@ -136,7 +187,7 @@ def build_tables(
         t = main_table(
             sub,
             methods,
-            benchmarks,
+            benchmarks.get(dataset, []),
             heads,
             f"{dataset} / {backbone}: headline metric per benchmark",
             f"main__{gslug}",
@@ -145,7 +196,7 @@ def build_tables(
         missing += [
             f"{dataset}/{backbone}: {row} x {col}" for row, col in t.missing_cells() if col != "Average"
         ]
-        for b in benchmarks:
+        for b in benchmarks.get(dataset, []):
             metrics = sorted(set(sub[sub["benchmark"] == b]["metric"]), key=lambda k: (k != heads.get(b), k))
             if not metrics:
                 continue
@@ -209,7 +260,7 @@ def run_index(runs: list[Run], table: pd.DataFrame, out_dir: Path) -> list[dict[
         out.append(
             {
                 "run": run,
-                "status": status.get(run.run_id, "?"),
+                "status": status.get(run.run_id, "not in the score table"),
                 "links": links,
                 "wall": "" if not math.isfinite(wall) else f"{wall:.1f}",
                 "ips": "" if not math.isfinite(ips) else f"{ips:.1f}",

@@ -17,6 +17,7 @@ METHODS = [("arcface", "m=0.5"), ("interface", "variant=dd,alpha=0.1"), ("softma
 SEEDS = [0, 1, 2]
 BENCHES = {"synth_lfw": "verification", "synth_ijb": "ijb"}
 N_FOLDS = 10
+NEVER_RUN = ("cosface", "m=0.35")
 
 
 def run_id(loss: str, setting: str, seed: int) -> str:
@@ -127,5 +128,27 @@ def write_results(
     (root / "bench" / "losses.json").write_text(
         json.dumps({"interface_vs_arcface_time_ratio": 1.2, "rows": [{"name": "x", "speedup": 2.0}]})
     )
-    (root / "config.json").write_text(json.dumps({"benchmarks": list(BENCHES), "seeds": SEEDS}))
+    # the workflow's resolved config: the matrix, every declared run, benchmarks per dataset; the
+    # declared NEVER_RUN run has no folder and no score at all
+    runs = [
+        {
+            "run_id": run_id(loss, setting, seed),
+            "dataset": DATASET,
+            "backbone": BACKBONE,
+            "loss": loss,
+            "setting": setting,
+            "seed": seed,
+        }
+        for loss, setting in [*METHODS, NEVER_RUN]
+        for seed in SEEDS[:1]
+    ]
+    config = {
+        "config": {"seeds": SEEDS},
+        "runs": runs,
+        "benchmarks": {
+            DATASET: [{"benchmark": b, "kind": k} for b, k in BENCHES.items()],
+            "unused_dataset": [{"benchmark": "lfw"}],
+        },
+    }
+    (root / "config.json").write_text(json.dumps(config))
     return root

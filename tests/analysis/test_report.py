@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DROPPED, FAILED
+from fakes import NEVER_RUN, run_id
 
 from analysis import collect, report
 from analysis.figures import geometry, toy
@@ -32,6 +33,9 @@ def test_full_report_contents(built: Path) -> None:
     assert f"{FAILED}: no run.json" in html
     assert f"{DROPPED[0]}: no score for {DROPPED[1]}" in html
     assert 'class="missing"' in html
+    never = run_id(*NEVER_RUN, 0)  # declared in the config, never trained: listed and shown as a table row
+    assert f"{never}: no score for synth_ijb, synth_lfw" in html and "cosface (m=0.35)" in html
+    assert "unused_dataset" not in html.split('<section id="run">')[1].split("<h3>Data")[0]
     # every image referenced exists, has alt text, and lives inside the report folder
     imgs = re.findall(r'<img src="([^"]+)" alt="([^"]+)"', html)
     assert len(imgs) == len(re.findall(r"<img ", html)) >= 20
