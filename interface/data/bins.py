@@ -16,6 +16,7 @@ import numpy as np
 
 from interface.atomic import write_bytes
 from interface.data.images import DEFAULT_QUALITY, as_jpeg, decode_jpeg
+from interface.data.manifest import verify_listed
 from interface.errors import InputError
 
 
@@ -53,6 +54,8 @@ def read_bin(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     ``len(bins) != 2 * len(issame)``, when an item is not JPEG, or when image shapes differ.
     """
     path = Path(path)
+    if path.is_file():
+        verify_listed(path)  # a pack listed in a dataset manifest must be the one recorded there
     obj = _load_pickle(path)
     if not isinstance(obj, tuple | list) or len(obj) != 2:
         raise InputError(f"{path}: expected a pickled (bins, issame_list) pair, got {type(obj).__name__}")

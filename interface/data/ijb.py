@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from interface.data.manifest import verify_listed
 from interface.errors import InputError
 
 SUFFIXES = ("_face_tid_mid.txt", "_template_pair_label.txt", "_name_5pts_score.txt")
@@ -95,6 +96,8 @@ def read_ijb(root: str | os.PathLike[str]) -> IJBMeta:
     """Read and cross-check the meta files of the IJB-style set in folder ``root``."""
     root = Path(root)
     prefix, (tid_path, pair_path, pts_path) = find_meta(root)
+    for meta_file in (tid_path, pair_path, pts_path):
+        verify_listed(meta_file)
     tid = _read_table(tid_path, [str, int, int])
     pts = _read_table(pts_path, [str] + [float] * 11)
     pairs = _read_table(pair_path, [int, int, int])

@@ -109,6 +109,45 @@ def write_manifest(
     return manifest
 
 
+def _check_entry(file: Path, entry: dict, manifest_path: Path, deep: bool) -> None:
+    if not file.is_file():
+        raise InputError(f"{file}: listed in {manifest_path} but missing")
+    size = file.stat().st_size
+    if size != int(entry["bytes"]):
+        raise InputError(f"{file}: {size} bytes, {manifest_path} records {entry['bytes']}")
+    if deep and _sha256(file) != entry["sha256"]:
+        raise InputError(f"{file}: SHA-256 differs from the one recorded in {manifest_path}")
+
+
+def _load(path: Path) -> dict:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest.get("files"), dict):
+            raise KeyError("files")
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path}: not a dataset manifest ({exc})") from None
+    return manifest
+
+
+def verify_listed(path: str | os.PathLike[str], levels: int = 3) -> bool:
+    """Check one file against the nearest manifest (in its folder or up to ``levels`` folders
+    above) that lists it: size always, SHA-256 when the file is at most 256 MiB. Returns whether
+    a manifest listed it; a mismatch raises :class:`InputError` naming the file."""
+    file = Path(path).absolute()
+    folder = file.parent
+    for _ in range(levels + 1):
+        manifest_path = folder / MANIFEST
+        if manifest_path.is_file():
+            entry = _load(manifest_path)["files"].get(file.relative_to(folder).as_posix())
+            if entry is not None:
+                _check_entry(file, entry, manifest_path, int(entry["bytes"]) <= CHECKSUM_LIMIT)
+                return True
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return False
+
+
 def verify_manifest(root: str | os.PathLike[str], checksums: bool | None = None) -> dict | None:
     """Check ``root`` against its manifest; return the manifest, or None when there is none.
 
@@ -120,20 +159,9 @@ def verify_manifest(root: str | os.PathLike[str], checksums: bool | None = None)
     path = root / MANIFEST
     if not path.is_file():
         return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        files = manifest["files"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: not a dataset manifest ({exc})") from None
-    total = sum(int(entry["bytes"]) for entry in files.values())
+    manifest = _load(path)
+    total = sum(int(entry["bytes"]) for entry in manifest["files"].values())
     deep = checksums if checksums is not None else total <= CHECKSUM_LIMIT
-    for rel, entry in files.items():
-        file = root / rel
-        if not file.is_file():
-            raise InputError(f"{file}: listed in {path} but missing")
-        size = file.stat().st_size
-        if size != int(entry["bytes"]):
-            raise InputError(f"{file}: {size} bytes, {path} records {entry['bytes']}")
-        if deep and _sha256(file) != entry["sha256"]:
-            raise InputError(f"{file}: SHA-256 differs from the one recorded in {path}")
+    for rel, entry in manifest["files"].items():
+        _check_entry(root / rel, entry, path, deep)
     return manifest

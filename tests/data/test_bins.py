@@ -127,3 +127,14 @@ def test_not_a_pickle(tmp_path):
     (tmp_path / "junk.bin").write_bytes(b"this is not a pickle")
     with pytest.raises(InputError, match=r"junk\.bin: not a readable pickle"):
         read_bin(tmp_path / "junk.bin")
+
+
+def test_pack_listed_in_a_manifest_is_checked(tmp_path):
+    from interface.data.manifest import write_manifest
+
+    write_bin(tmp_path / "lfw.bin", _images(2), [True])
+    write_manifest(tmp_path)
+    assert read_bin(tmp_path / "lfw.bin")[1].tolist() == [True]
+    write_bin(tmp_path / "lfw.bin", _images(2)[::-1], [True])  # same size class, other content
+    with pytest.raises(InputError, match=r"lfw\.bin: (SHA-256 differs|\d+ bytes)"):
+        read_bin(tmp_path / "lfw.bin")

@@ -96,3 +96,15 @@ def test_missing_meta_files(tmp_path):
 def test_bad_meta(tmp_path, tid, pts, pairs, match):
     with pytest.raises(InputError, match=match):
         read_ijb(_write(tmp_path / "D", tid, pts, pairs))
+
+
+def test_meta_listed_in_a_parent_manifest_is_checked(tmp_path):
+    from interface.data.manifest import write_manifest
+
+    root = _good(tmp_path / "suite" / "ijb")
+    write_manifest(tmp_path / "suite")  # lists ijb/meta/... two levels up
+    read_ijb(root)
+    pairs = root / "meta" / "ijbx_template_pair_label.txt"
+    pairs.write_text("1 7 1\n7 1 0\n")  # same length, labels swapped
+    with pytest.raises(InputError, match=r"ijbx_template_pair_label\.txt: SHA-256 differs"):
+        read_ijb(root)
