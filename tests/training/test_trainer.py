@@ -203,3 +203,12 @@ def test_nonfinite_losses_are_skipped_then_stop_the_run(make_config, tmp_path):
     with pytest.raises(TrainingDivergedError, match=r"step 5: 3 consecutive non-finite"):
         train(config, tmp_path / "run")
     assert not (tmp_path / "run" / "model.pt").exists()
+
+
+def test_streamed_data_trains_exactly_like_the_memory_cache(make_config, tmp_path):
+    """cache_mb=0 streams through a DataLoader worker; same plan and preprocessing -> same weights."""
+    cached = train(make_config(max_steps=3), tmp_path / "cached")
+    streamed = train(make_config(max_steps=3, cache_mb=0, num_workers=1), tmp_path / "streamed")
+    assert cached["data_cached_in_memory"] and not streamed["data_cached_in_memory"]
+    a, b = _weights(tmp_path / "cached"), _weights(tmp_path / "streamed")
+    assert all(torch.equal(a[k], b[k]) for k in a)
