@@ -180,3 +180,16 @@ def test_contact_sheet(suite):
     with Image.open(suite / "contact_sheet.png") as im:
         assert im.size[0] == 112 * len(COLUMNS)
         assert im.size[1] > 112 * SMOKE.contact_rows
+
+
+def test_bench_reports_rates_and_preset_sizes(info, tmp_path):
+    from interface.data.synth.bench import preset_images, run
+
+    result = run(tmp_path / "bench.json", quick=True)
+    assert json.loads((tmp_path / "bench.json").read_text()) == json.loads(json.dumps(result))
+    assert result["images"] == 40 and result["images_per_s_per_worker"] > 0
+    expected_ratio = result["render_ms_per_image"] / result["jpeg_ms_per_image"]
+    assert result["render_to_jpeg_ratio"] == pytest.approx(expected_ratio)
+    # The projection counts what the generator renders (contact sheet included), up to range midpoints.
+    actual = info["images_rendered"] + SMOKE.contact_rows * 16
+    assert abs(preset_images(SMOKE) - actual) <= 0.15 * actual

@@ -23,7 +23,7 @@ class Nuisance:
 
     yaw: head turn, -90 (profile to image-left) .. +90; 0 = frontal. pitch: nod, degrees, + = down.
     roll, scale, shift_x, shift_y: residual in-plane alignment error (degrees, ratio ~1, pixels).
-    light_az, light_el: light direction (degrees); light: diffuse strength 0..1.2; ambient 0.2..0.8.
+    light_az, light_el: light direction (degrees); light: diffuse strength 0..1.2; ambient 0.2..0.8 (drawn 0.35..0.55).
     smile: -0.3 (frown) .. 1; mouth_open: 0..1; squint: 0..1.
     age_delta: years added to the identity's base age (may be negative).
     blur: Gaussian sigma in pixels (0 = none); noise: Gaussian sigma in grey levels (0..255 scale).
@@ -75,12 +75,12 @@ class NuisanceProfile:
     wide_yaw: tuple[float, float] = (40.0, 85.0)
     pitch: tuple[float, float] = (-12.0, 12.0)
     age: tuple[float, float] = (-6.0, 6.0)
-    light: tuple[float, float] = (0.3, 1.0)
-    p_blur: float = 0.25
-    blur: tuple[float, float] = (0.4, 1.6)
-    p_noise: float = 0.3
-    noise: tuple[float, float] = (2.0, 10.0)
-    p_occlusion: float = 0.1
+    light: tuple[float, float] = (0.45, 0.9)
+    p_blur: float = 0.2
+    blur: tuple[float, float] = (0.4, 1.4)
+    p_noise: float = 0.25
+    noise: tuple[float, float] = (2.0, 8.0)
+    p_occlusion: float = 0.06
     jpeg: tuple[int, int] = (55, 95)
     align: float = 1.0
 
@@ -101,9 +101,9 @@ def sample_nuisance(rng: np.random.Generator, profile: NuisanceProfile, **fixed:
     yaw_abs = span(p.wide_yaw, u[1]) if u[0] < p.p_wide_yaw else span(p.yaw, u[1])
     occlusion = OCCLUSIONS[1 + int(u[14] * 3) % 3] if u[13] < p.p_occlusion else "none"
     smile = float(np.clip(span((-0.3, 1.0), u[6]), -0.3, 1.0))
-    bg = tuple(float(x) for x in 0.15 + 0.75 * rng.random(3))
+    bg = tuple(float(x) for x in 0.3 + 0.5 * rng.random(3))
     occ_color = tuple(float(x) for x in 0.1 + 0.8 * rng.random(3))
-    tint = tuple(float(x) for x in 1.0 + 0.06 * rng.normal(size=3))
+    tint = tuple(float(x) for x in 1.0 + 0.03 * rng.normal(size=3))
     values = dict(
         yaw=yaw_abs * (1.0 if u[2] < 0.5 else -1.0),
         pitch=span(p.pitch, u[3]),
@@ -111,10 +111,10 @@ def sample_nuisance(rng: np.random.Generator, profile: NuisanceProfile, **fixed:
         scale=float(np.exp(0.04 * p.align * n[1])),
         shift_x=2.0 * p.align * float(n[2]),
         shift_y=2.0 * p.align * float(n[3]),
-        light_az=span((-70.0, 70.0), u[4]),
+        light_az=span((-55.0, 55.0), u[4]),
         light_el=span((-10.0, 50.0), u[5]),
         light=span(p.light, u[7]),
-        ambient=span((0.25, 0.6), u[8]),
+        ambient=span((0.35, 0.55), u[8]),
         smile=smile,
         mouth_open=max(0.0, span((-0.6, 1.0), u[9])),
         squint=max(0.0, span((-0.5, 1.0), u[10])),
@@ -143,7 +143,7 @@ def with_fields(nuisance: Nuisance, **fields: float | str) -> Nuisance:
 
 # Training set: mostly near-frontal with a wide-pose tail and a broad age spread, like web-crawled
 # celebrity sets (MS1M, CASIA-WebFace).
-TRAIN = NuisanceProfile(yaw=(0.0, 35.0), p_wide_yaw=0.2, wide_yaw=(35.0, 85.0), age=(-15.0, 15.0))
+TRAIN = NuisanceProfile(yaw=(0.0, 35.0), p_wide_yaw=0.2, wide_yaw=(35.0, 85.0), age=(-12.0, 12.0))
 # synth_lfw: mild pose and age, some blur/noise; LFW's "in the wild" but near-frontal.
 MILD = NuisanceProfile(yaw=(0.0, 30.0), age=(-5.0, 5.0))
 # Frontal and profile halves of synth_cfp_fp / synth_cplfw pairs.

@@ -2,7 +2,7 @@
 
 ``smoke``: seconds to generate; for tests and the smallest workflow.
 ``default``: what the embedded CPU reproduction trains and evaluates on. Sized so generation
-takes well under a minute on 2 cores (~11k images at ~5 ms each) and a tiny CNN at 32x32 sees
+takes about a minute on 2 idle cores (~12k images at ~8 ms of CPU each) and a tiny CNN at 32x32 sees
 each training image several times in ~20 s of training.
 ``large``: closer to the real benchmarks' sizes (6,000 pairs per pack, like LFW); for GPUs.
 """
@@ -57,9 +57,9 @@ PRESETS: dict[str, Preset] = {
         Preset("smoke", train_ids=30, train_images=(4, 6), eval_ids=30, lookalike_share=0.5, pairs_per_fold=4,
                ijb_ids=4, ijb_templates=(2, 2), ijb_media=(1, 2), ijb_images=(1, 2), ijb_impostor_ratio=3,
                probe_ids=4, probe_images=3, distractors=20, contact_rows=3),
-        Preset("default", train_ids=400, train_images=(12, 20), eval_ids=300, lookalike_share=0.5,
-               pairs_per_fold=60, ijb_ids=50, ijb_templates=(2, 3), ijb_media=(1, 3), ijb_images=(1, 3),
-               ijb_impostor_ratio=20, probe_ids=50, probe_images=5, distractors=1000),
+        Preset("default", train_ids=400, train_images=(10, 18), eval_ids=300, lookalike_share=0.5,
+               pairs_per_fold=50, ijb_ids=40, ijb_templates=(2, 3), ijb_media=(1, 3), ijb_images=(1, 3),
+               ijb_impostor_ratio=20, probe_ids=40, probe_images=5, distractors=800),
         Preset("large", train_ids=5000, train_images=(20, 40), eval_ids=3000, lookalike_share=0.5,
                pairs_per_fold=600, ijb_ids=500, ijb_templates=(2, 4), ijb_media=(1, 4), ijb_images=(1, 4),
                ijb_impostor_ratio=100, probe_ids=300, probe_images=8, distractors=20000),
