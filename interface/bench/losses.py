@@ -8,15 +8,16 @@ Run with ``python -m interface bench losses`` (writes ``results/bench/losses.jso
   over the rounds (single timings on a shared CPU swing by ~20%). Reported as ratios to ArcFace
   measured in the same run, and InterFace's variants as ratios to the official computation
   (``interface.losses.official``).
-* Memory: peak resident-set growth (``getrusage`` ru_maxrss, Linux: KiB) of one forward + backward
-  in a fresh subprocess per case, over the process's peak after the inputs exist (tracemalloc
-  does not see torch's CPU allocator). "Extra" memory is that growth minus ArcFace's.
+  Time is the CPU time of the calling thread with torch on one thread (wall time on a shared
+  machine includes waiting for a core).
+* Memory: peak resident-set growth (Linux ``/proc/self/status`` VmHWM - VmRSS, the high-water
+  mark reset once the inputs exist) of one forward + backward in a fresh subprocess per case
+  (tracemalloc does not see torch's CPU allocator). "Extra" memory is that growth minus ArcFace's.
 """
 
 from __future__ import annotations
 
 import logging
-import resource
 import subprocess
 import sys
 import time
@@ -73,7 +74,9 @@ def make_step(label: str, batch: int, classes: int, dim: int, seed: int = 0) -> 
 
 
 def time_cases(labels: list[str], sizes: dict[str, int]) -> dict[str, float]:
-    """Minimum seconds per forward + backward for each case, rounds interleaved and rotated."""
+    """Minimum CPU seconds (of the calling thread; torch runs single-threaded here) per forward +
+    backward for each case, rounds interleaved and rotated. CPU time, not wall time: the shared
+    machine preempts us, and waiting for a core is not a cost of the loss."""
     steps = {label: make_step(label, sizes["batch"], sizes["classes"], sizes["dim"]) for label in labels}
     for step in steps.values():  # warm-up: allocator, kernels
         step()
@@ -81,20 +84,34 @@ def time_cases(labels: list[str], sizes: dict[str, int]) -> dict[str, float]:
     for round_ in range(sizes["rounds"]):
         shift = round_ % len(labels)
         for label in labels[shift:] + labels[:shift]:
-            start = time.perf_counter()
+            start = time.thread_time()
             steps[label]()
-            best[label] = min(best[label], time.perf_counter() - start)
+            best[label] = min(best[label], time.thread_time() - start)
         log.info("round %d/%d done", round_ + 1, sizes["rounds"])
     return best
 
 
+def _status_kib(key: str) -> int:
+    """A ``/proc/self/status`` memory entry (``VmRSS``, ``VmHWM``) in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise OSError(f"/proc/self/status has no {key}")
+
+
 def probe(label: str, batch: int, classes: int, dim: int) -> int:
-    """Peak RSS growth (bytes) of one forward + backward of ``label`` in this (fresh) process."""
+    """Peak resident-set growth (bytes) of one forward + backward of ``label`` in this process.
+
+    Resets the high-water mark (``/proc/self/clear_refs`` 5) once the inputs exist, then reads
+    VmHWM - VmRSS. Meant for a fresh process (:func:`peak_memory`): freed memory that the
+    allocator kept from earlier work would hide growth.
+    """
     torch.set_num_threads(1)
     step = make_step(label, batch, classes, dim)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _status_kib("VmRSS")
     step()
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+    return (_status_kib("VmHWM") - before) * 1024
 
 
 def peak_memory(label: str, sizes: dict[str, int]) -> int:
@@ -148,8 +165,8 @@ def run(out_path: Path, quick: bool = False) -> dict[str, Any]:
         "sizes": sizes,
         "threads": threads,
         "torch": torch.__version__,
-        "timing": "min over interleaved rounds of one forward + backward (s)",
-        "memory_method": "peak RSS growth (getrusage ru_maxrss) of one forward + backward, fresh process",
+        "timing": "min over interleaved rounds of the thread CPU time of one forward + backward (s)",
+        "memory_method": "peak RSS growth (VmHWM - VmRSS, HWM reset) of one forward + backward, fresh process",
         "seconds": seconds,
         "peak_bytes": memory,
         "summary": summarise(seconds, memory),

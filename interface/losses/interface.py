@@ -103,13 +103,16 @@ class InterFace(MarginLoss):
         if self.variant == "cc" or phi is None:
             return (theta_y / (math.pi / 2)).neg_().exp_().neg_().add_(math.exp(-self.mid)).mul_(self.alpha)
         # clamp to [0.01, pi] as the release; centre angles from batch_context are ours to modify.
-        phi_bar = phi.clamp_(PHI_MIN, math.pi) if owned else phi.detach().clamp(PHI_MIN, math.pi)
-        decay = torch.div(theta_y, phi_bar).neg_().exp_()  # exp(-theta_y / phibar)
+        if owned:
+            phi_bar = phi.clamp_(PHI_MIN, math.pi)
+        else:  # a fresh buffer of the broadcast shape, for the in-place passes below
+            phi_bar = (phi.detach() + torch.zeros_like(theta_y)).clamp_(PHI_MIN, math.pi)
         if self.variant == "dd":
+            decay = torch.div(theta_y, phi_bar).neg_().exp_()  # exp(-theta_y / phibar)
             base = torch.div(self.mid, phi_bar, out=phi_bar).neg_().exp_()  # exp(-mid / phibar)
-        else:
-            base = math.exp(-self.mid)
-        return decay.neg_().add_(base).mul_(self.alpha)
+            return base.sub_(decay).mul_(self.alpha)
+        decay = torch.div(theta_y, phi_bar, out=phi_bar).neg_().exp_()
+        return decay.neg_().add_(math.exp(-self.mid)).mul_(self.alpha)
 
     def centre_angles(self, batch: Batch) -> Tensor | None:
         """phi (B, C) in rad between each sample's class centre and every centre (dc, dd); None for cc."""
@@ -122,14 +125,20 @@ class InterFace(MarginLoss):
                 cos_phi = cos_phi.float()
             return cos_phi.clamp_(-1.0, 1.0).acos_()
 
-    def shift_context(self, theta_y: Tensor, phi: Tensor | None, owned: bool = False) -> dict[str, Any]:
+    def shift_context(
+        self, theta_y: Tensor, phi: Tensor | None, owned: bool = False, labels: Tensor | None = None
+    ) -> dict[str, Any]:
+        """cos and sin of m-hat (sin computed in m-hat's buffer), plus m-hat's statistics when
+        ``labels`` are given and ``collect_stats`` is set."""
         with torch.no_grad():
             mhat = self.mhat(theta_y, phi, owned)
-            return {"mhat": mhat, "cos_mhat": mhat.cos(), "sin_mhat": mhat.sin()}
+            stats = self.mhat_stats(mhat, labels) if labels is not None and self.collect_stats else {}
+            ctx: dict[str, Any] = {"mhat_stats": stats}
+            return {**ctx, "cos_mhat": mhat.cos(), "sin_mhat": mhat.sin_()}
 
     def batch_context(self, cos_y: Tensor, batch: Batch) -> dict[str, Any]:
         theta_y = cos_y.detach().clamp(-1.0, 1.0).acos()
-        return {**self.shift_context(theta_y, self.centre_angles(batch), owned=True), "labels": batch.labels}
+        return self.shift_context(theta_y, self.centre_angles(batch), owned=True, labels=batch.labels)
 
     def curve_context(self, cos_y: Tensor, feature_norm: float | None, phi: Tensor | None) -> dict[str, Any]:
         return self.shift_context(cos_y.clamp(-1.0, 1.0).acos(), phi)
@@ -144,10 +153,10 @@ class InterFace(MarginLoss):
             return cos + (shifted - cos).detach()
         return shifted
 
-    def extra_stats(self, ctx: dict[str, Any]) -> dict[str, float]:
-        mhat = ctx["mhat"]
+    def mhat_stats(self, mhat: Tensor, labels: Tensor) -> dict[str, float]:
+        """Mean, min and max of m-hat (rad) over the non-target entries of the batch."""
         if mhat.shape[1] > 1:  # dc/dd: leave out the target column (overwritten by the target logit)
-            index = ctx["labels"].view(-1, 1)
+            index = labels.view(-1, 1)
             low, high = mhat.scatter(1, index, math.inf), mhat.scatter(1, index, -math.inf)
             count = mhat.numel() - mhat.shape[0]
             return {
@@ -156,3 +165,6 @@ class InterFace(MarginLoss):
                 "mhat_max": float(high.max()),
             }
         return {"mhat_mean": float(mhat.mean()), "mhat_min": float(mhat.min()), "mhat_max": float(mhat.max())}
+
+    def extra_stats(self, ctx: dict[str, Any]) -> dict[str, float]:
+        return ctx["mhat_stats"]
