@@ -47,7 +47,17 @@ def _html_cell(cell: Cell) -> str:
         return f'<td class="best"><strong>{text}</strong></td>'
     if cell.rank == 2:
         return f'<td class="second"><u>{text}</u></td>'
+    if cell.text is not None and not _numeric(cell.text):
+        return f'<td class="left">{text}</td>'
     return f"<td>{text}</td>"
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def to_html(table: Table) -> str:

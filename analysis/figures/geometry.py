@@ -145,7 +145,8 @@ def decision_boundary_figure(label: str, loss: Any, out_dir: Path) -> Figure:
         ax.set(title=f"φ = {math.degrees(phi):.0f}°", xlabel="θ1 (degrees)", xlim=(0, 180), ylim=(0, 180))
     axes[0].set_ylabel("θ2 (degrees)")
     fig.suptitle(f"{label}: binary decision boundaries", fontsize=11)
-    path = save(fig, out_dir / f"boundary_{slug(label)}.png")
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.13, top=0.84, wspace=0.08)
+    path = save(fig, out_dir / f"boundary_{slug(label)}.png", layout="fixed")
     return Figure(
         path,
         f"Decision boundaries: {label}",
@@ -218,7 +219,7 @@ def mhat_figure(build_loss: Callable[..., Any], out_dir: Path) -> Figure:
         ax.set(title=f"variant {variant}", xlabel="θ_y (degrees)")
     axes[0].set_ylabel("centre angle φ (degrees)")
     fig.colorbar(im, ax=list(axes), label="m̂ (rad)")
-    path = save(fig, out_dir / "mhat.png", layout=False)
+    path = save(fig, out_dir / "mhat.png", layout="bbox")
     return Figure(
         path,
         "InterFace's non-target shift m̂",

@@ -109,7 +109,7 @@ def toy_figure(
         )
         ax.set_xticks([])
         ax.set_yticks([])
-    path = save(fig, out_dir / "toy_embeddings.png", layout=False)
+    path = save(fig, out_dir / "toy_embeddings.png", layout="bbox")
     return Figure(
         path,
         "Toy: 2-D embeddings of eight identities",

@@ -96,8 +96,26 @@ def test_compare_verdicts_and_wins() -> None:
     assert comp.loc["C", "verdict"] == "loss"
     assert comp.loc["D", "verdict"] == "n/a"  # one seed: a big difference is still not a supported win
     assert comp.loc["A", "mean_diff"] == pytest.approx(0.05, abs=0.003)
-    w = wins(compare(constructed())).iloc[0]
-    assert (w["wins"], w["losses"], w["ties"], w["untestable"], w["n_benchmarks"]) == (1, 1, 1, 1, 4)
+    w = wins(compare(constructed())).set_index("baseline")
+    counts = ["wins", "losses", "ties", "untestable", "n_benchmarks"]
+    assert w.loc["arcface (x)", counts].tolist() == [1, 1, 1, 1, 4]
+    assert w.loc["every baseline", counts].tolist() == [1, 1, 1, 1, 4]  # one baseline: the same counts
+
+
+def test_wins_against_every_baseline_needs_every_win() -> None:
+    base = constructed()
+    # a second baseline that InterFace beats on C (where it loses to arcface) and ties on A
+    other = base[base["loss"] == "arcface"].copy()
+    other["loss"] = "cosface"
+    other["run_id"] = other["run_id"].str.replace("arcface", "cosface")
+    other.loc[other["benchmark"] == "C", "value"] -= 0.2
+    other.loc[other["benchmark"] == "A", "value"] += 0.05
+    comp = compare(pd.concat([base, other], ignore_index=True))
+    verdicts = comp.set_index(["benchmark", "baseline"])["verdict"]
+    assert verdicts[("C", "cosface (x)")] == "win" and verdicts[("C", "arcface (x)")] == "loss"
+    w = wins(comp).set_index("baseline").loc["every baseline"]
+    # A: win vs arcface only -> not a win overall; C: a loss to arcface -> a loss overall
+    assert (w["wins"], w["losses"], w["n_benchmarks"]) == (0, 1, 4)
 
 
 def test_fold_pairing_when_folds_present() -> None:
