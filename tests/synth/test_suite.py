@@ -193,3 +193,16 @@ def test_bench_reports_rates_and_preset_sizes(info, tmp_path):
     # The projection counts what the generator renders (contact sheet included), up to range midpoints.
     actual = info["images_rendered"] + SMOKE.contact_rows * 16
     assert abs(preset_images(SMOKE) - actual) <= 0.15 * actual
+
+
+def test_preset_rejects_inconsistent_counts():
+    import dataclasses
+
+    from interface.errors import InputError
+
+    with pytest.raises(InputError, match="pairs_per_fold=5"):
+        dataclasses.replace(SMOKE, pairs_per_fold=5)
+    with pytest.raises(InputError, match="probe_images=1"):
+        dataclasses.replace(SMOKE, probe_images=1)
+    with pytest.raises(InputError, match="unknown SynthFace preset"):
+        get_preset("huge")

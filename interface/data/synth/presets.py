@@ -55,6 +55,40 @@ class Preset:
     folds: int = 10
     contact_rows: int = 8
 
+    def __post_init__(self) -> None:
+        checks = (
+            (
+                "pairs_per_fold",
+                self.pairs_per_fold >= 2 and self.pairs_per_fold % 2 == 0,
+                "an even integer >= 2",
+            ),
+            ("eval_ids", self.eval_ids >= 2, ">= 2 (negatives need two identities)"),
+            ("ijb_ids", self.ijb_ids >= 2, ">= 2 (impostor pairs need two identities)"),
+            ("probe_images", self.probe_images >= 2, ">= 2 (a gallery image and a probe)"),
+            ("probe_ids", 1 <= self.probe_ids <= self.eval_ids, "between 1 and eval_ids"),
+            ("ijb_ids", self.ijb_ids <= self.eval_ids, "<= eval_ids"),
+            (
+                "train_ids",
+                self.train_ids >= 1 and 1 <= self.train_images[0] <= self.train_images[1],
+                ">= 1 with 1 <= min <= max images",
+            ),
+            ("distractors", self.distractors >= 1, ">= 1"),
+            ("lookalike_share", 0.0 <= self.lookalike_share <= 1.0, "in [0, 1]"),
+            ("noise_share", 0.0 <= self.noise_share < 1.0, "in [0, 1)"),
+            (
+                "ijb_templates",
+                2 <= self.ijb_templates[0] <= self.ijb_templates[1],
+                "(min, max), 2 <= min <= max",
+            ),
+            ("ijb_media", 1 <= self.ijb_media[0] <= self.ijb_media[1], "(min, max), 1 <= min <= max"),
+            ("ijb_images", 1 <= self.ijb_images[0] <= self.ijb_images[1], "(min, max), 1 <= min <= max"),
+        )
+        for key, ok, expected in checks:
+            if not ok:
+                raise InputError(
+                    f"SynthFace preset {self.name!r}: {key}={getattr(self, key)!r}, expected {expected}"
+                )
+
 
 PRESETS: dict[str, Preset] = {
     p.name: p
