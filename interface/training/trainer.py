@@ -181,6 +181,10 @@ class Trainer:
             config.poly_power,
         )
         if config.sync_bn and ctx.world > 1:
+            if self.device.type != "cuda":
+                raise InputError(
+                    "config key 'sync_bn': SyncBatchNorm needs CUDA devices; set it to false on CPU"
+                )
             self.backbone = nn.SyncBatchNorm.convert_sync_batchnorm(self.backbone)
         memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
         self.backbone.to(self.device, memory_format=memory_format)

@@ -162,9 +162,15 @@ def test_load_run_names_missing_or_corrupt_files(make_config, tmp_path):
         load_run(tmp_path)
 
 
-def test_bf16_autocast_runs_on_cpu(make_config, tmp_path):
-    info = train(make_config(precision="bf16", max_steps=3), tmp_path)
-    assert info["precision"] == "bf16" and all(map(lambda v: v == v, _losses(tmp_path)))
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_reduced_precision_autocast_runs_on_cpu(make_config, tmp_path, precision):
+    """bf16 autocast (the GPU default) and fp16 with the gradient scaler both train on CPU."""
+    info = train(make_config(precision=precision, max_steps=3), tmp_path)
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert info["precision"] == precision and info["nonfinite_steps"] == 0
+    assert all(math.isfinite(r["loss"]) for r in records)
+    scale = records[-1]["grad_scale"]  # fp16: starts at 2^16, halves on each overflowing step
+    assert scale == 1.0 if precision == "bf16" else (scale <= 65536.0 and math.log2(scale).is_integer())
 
 
 def test_schedule_and_clip_reach_the_optimiser(make_config, tmp_path):
