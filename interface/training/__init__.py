@@ -10,6 +10,7 @@ import importlib
 _EXPORTS = {
     "train": "interface.training.trainer",
     "TrainingDivergedError": "interface.training.trainer",
+    "TrainingInterruptedError": "interface.training.trainer",
     "load_run": "interface.training.runs",
     "RunConfig": "interface.training.config",
     "load_config": "interface.training.config",

@@ -45,13 +45,16 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     config = load_config(args.config, dict(_override(item) for item in args.set))
 
-    from interface.training.trainer import TrainingDivergedError, train
+    from interface.training.trainer import TrainingDivergedError, TrainingInterruptedError, train
 
     try:
         info = train(config, args.out)
     except TrainingDivergedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    except TrainingInterruptedError as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+        return 143
     print(
         f"{args.out}: {info['steps']} steps, final loss {info['final_loss']}, {info['images_per_s']:.0f} img/s"
     )

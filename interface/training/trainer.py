@@ -18,7 +18,9 @@ import importlib.util
 import logging
 import math
 import random
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,10 @@ RUNTIME_KEYS = frozenset(
     {"device", "threads", "num_workers", "log_every", "checkpoint_every", "compile", "cache_mb", "tags"}
 )
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
+
+
+class TrainingInterruptedError(RuntimeError):
+    """SIGTERM/SIGINT arrived: the run saved resume.pt after the current step and stopped."""
 
 
 class TrainingDivergedError(RuntimeError):
@@ -208,6 +214,7 @@ class Trainer:
         self.nonfinite_total = self.nonfinite_run = 0
         self.metrics: list[dict[str, Any]] = []
         self.train_time = 0.0
+        self.stop_requested = self.stopping = False
         self._resume()
 
     def _resume(self) -> None:
@@ -286,8 +293,9 @@ class Trainer:
                 [p.grad for p in self.backbone_params if p.grad is not None]
             )
         loss = loss.detach()
-        flags = torch.stack([~torch.isfinite(loss), ~torch.isfinite(self.grad_norm)]).float()
-        loss_bad, grad_bad = (bool(v) for v in all_max(flags, self.ctx).tolist())
+        stop = torch.tensor(float(self.stop_requested), device=loss.device)
+        flags = torch.stack([~torch.isfinite(loss), ~torch.isfinite(self.grad_norm), stop]).float()
+        loss_bad, grad_bad, self.stopping = (bool(v) for v in all_max(flags, self.ctx).tolist())
         if self.scaler is not None:
             self.scaler.step(self.optimizer)  # skips by itself when the unscaled gradients overflowed
             self.scaler.update()
@@ -391,6 +399,12 @@ class Trainer:
                     or (config.checkpoint_every and self.step % config.checkpoint_every == 0)
                 ):
                     self._save()
+                if self.stopping and not done:  # every rank agreed on this step (flags are all-reduced)
+                    self._save()
+                    bar.close()
+                    raise TrainingInterruptedError(
+                        f"interrupted after step {self.step}; {self.out_dir / RESUME_NAME} saved, rerun to resume"
+                    )
                 if done:
                     break
         bar.close()
@@ -425,14 +439,41 @@ def train(config: RunConfig, out_dir: str | Path) -> dict[str, Any]:
         teardown(ctx)
         return finished
     handler = runs.attach_log(out_dir) if ctx.is_main else None
+    trainer = Trainer(config, out_dir, ctx)
+    previous = _install_stop_handlers(trainer)
     try:
-        info = Trainer(config, out_dir, ctx).run()
+        info = trainer.run()
     except BaseException:
         if ctx.world > 1 and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
         raise
     finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
         if handler is not None:
             runs.detach_log(handler)
     teardown(ctx)
     return info
+
+
+def _install_stop_handlers(trainer: Trainer) -> dict[int, Any]:
+    """SIGTERM (schedulers, Snakemake) and SIGINT ask for a clean stop after the current step.
+
+    A second signal while stopping falls back to the previous handler. Only possible from the
+    main thread; elsewhere nothing is installed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, Any] = {}
+
+    def request_stop(signum: int, frame: Any) -> None:
+        if trainer.stop_requested:
+            signal.signal(signum, previous[signum])
+            signal.raise_signal(signum)
+            return
+        trainer.stop_requested = True
+        log.warning("signal %d: stopping after the current step (resume.pt will be saved)", signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, request_stop)
+    return previous

@@ -218,3 +218,28 @@ def test_streamed_data_trains_exactly_like_the_memory_cache(make_config, tmp_pat
     assert cached["data_cached_in_memory"] and not streamed["data_cached_in_memory"]
     a, b = _weights(tmp_path / "cached"), _weights(tmp_path / "streamed")
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sigterm_saves_a_checkpoint_after_the_current_step_and_stops(make_config, tmp_path, monkeypatch):
+    import signal
+
+    from interface.training import TrainingInterruptedError
+    from interface.training.trainer import Trainer
+
+    real_log = Trainer._log
+
+    def log_then_signal(self, *args):
+        real_log(self, *args)
+        if self.step == 2:
+            signal.raise_signal(signal.SIGTERM)  # as a scheduler would; handled between steps
+
+    monkeypatch.setattr(Trainer, "_log", log_then_signal)
+    config = make_config(max_steps=6)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(TrainingInterruptedError, match="after step 3"):
+        train(config, tmp_path)
+    assert signal.getsignal(signal.SIGTERM) is before  # the trainer's handler is removed again
+    assert torch.load(tmp_path / RESUME_NAME, weights_only=False)["step"] == 3
+    assert not (tmp_path / "model.pt").exists()
+    monkeypatch.setattr(Trainer, "_log", real_log)
+    assert train(config, tmp_path)["steps"] == 6
