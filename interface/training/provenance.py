@@ -43,11 +43,18 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else what the platform module reports."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_description(device: torch.device, world: int) -> dict[str, Any]:
     """Device kind and name (GPU model or CPU), processes, CPU threads."""
-    name = (
-        torch.cuda.get_device_name(device)
-        if device.type == "cuda"
-        else (platform.processor() or platform.machine())
-    )
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     return {"type": device.type, "name": name, "processes": world, "threads": torch.get_num_threads()}
