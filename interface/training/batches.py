@@ -71,6 +71,7 @@ class MemorySource:
     def batches(
         self, indices: torch.Tensor, flips: torch.Tensor
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        indices, flips = indices.to(self.images.device), flips.to(self.images.device)  # once per epoch
         for idx, flip in zip(indices, flips, strict=True):
             yield apply_flips(self.images[idx], flip), self.labels[idx]
 
