@@ -18,6 +18,7 @@ def _load(path):
     return json.loads(path.read_text())
 
 
+@pytest.mark.slow
 def test_three_kinds_in_one_process_with_cache(toy_run, toy_data, tmp_path):
     outs = {k: tmp_path / "scores" / f"{k}.json" for k in ("toy_lfw", "toy_ijb", "toy_id")}
     argv = [
