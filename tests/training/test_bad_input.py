@@ -35,7 +35,7 @@ def test_missing_and_wrong_dataset_folders(make_config, tmp_path):
     with pytest.raises(InputError, match="not found"):
         train(make_config(data=str(tmp_path / "nowhere")), tmp_path / "run")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(InputError, match="empty"):
+    with pytest.raises(InputError, match="empty.*identity sub-folders"):
         train(make_config(data=str(tmp_path / "empty")), tmp_path / "run")
     _no_training_happened(tmp_path / "run")
 

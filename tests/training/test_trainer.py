@@ -243,3 +243,18 @@ def test_sigterm_saves_a_checkpoint_after_the_current_step_and_stops(make_config
     assert not (tmp_path / "model.pt").exists()
     monkeypatch.setattr(Trainer, "_log", real_log)
     assert train(config, tmp_path)["steps"] == 6
+
+
+def test_trains_from_a_folder_of_identity_subfolders(make_config, tmp_path):
+    """The ImageFolder layout (root/<identity>/<image>) trains through the same path as RecordIO."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    for identity in range(3):
+        (tmp_path / "faces" / f"id{identity}").mkdir(parents=True)
+        for k in range(6):
+            pixels = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "faces" / f"id{identity}" / f"{k}.png")
+    info = train(make_config(data=str(tmp_path / "faces"), batch_size=8, max_steps=2), tmp_path / "run")
+    assert (info["num_classes"], info["num_images"], info["steps"]) == (3, 18, 2)
