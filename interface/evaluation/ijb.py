@@ -67,12 +67,16 @@ def image_features(
 ) -> np.ndarray:
     """Per-image features (§4.3) from raw original (E0) and mirrored (E1) embeddings, (N, D) each.
 
-    ``face_scores``: (N,) detector confidences (dimensionless, usually in [0, 1]). Returns float64
-    (N, D) (or (N, 2D) for F1). Default: ``(E0 + E1) * face_score``, unnormalised.
+    ``face_scores``: (N,) detector confidences (dimensionless, usually in [0, 1]). Returns (N, D)
+    (or (N, 2D) for F1) in the embeddings' float precision (at least float32). Default:
+    ``(E0 + E1) * face_score``, unnormalised.
     """
-    E0 = np.asarray(E0, dtype=np.float64)
-    E1 = np.asarray(E1, dtype=np.float64)
-    face_scores = np.asarray(face_scores, dtype=np.float64)
+    E0, E1 = np.asarray(E0), np.asarray(E1)
+    # float32 embeddings stay float32 (as in insightface; IJB-C's 469k x 512 features are 1 GB
+    # then), float64 stays float64
+    dtype = np.result_type(E0.dtype, E1.dtype, np.float32)
+    E0, E1 = E0.astype(dtype, copy=False), E1.astype(dtype, copy=False)
+    face_scores = np.asarray(face_scores, dtype=dtype)
     if E0.shape != E1.shape or E0.ndim != 2:
         raise InputError(
             f"IJB features: original and flipped embeddings must share an (N, D) shape, got {E0.shape} and {E1.shape}"
@@ -101,7 +105,7 @@ def pool_templates(
     Returns:
         (templates (T,) ascending unique ids, (T, D) float64 unit template vectors).
     """
-    features = np.asarray(features, dtype=np.float64)
+    features = np.asarray(features)  # any float precision; sums accumulate in float64
     template_ids = np.asarray(template_ids)
     media_ids = np.asarray(media_ids)
     n = features.shape[0]
