@@ -1,0 +1,228 @@
+"""Helpers shared by the reliability tests: CLI subprocesses, the smoke workflow, process kills.
+
+Every command runs in a subprocess exactly as a user would type it (``python -m interface ...``,
+``python -m analysis.collect ...``, ``python -m snakemake ...``), in a temporary folder: nothing
+here writes into the repository's ``results/`` or ``.snakemake/``.
+
+The uninterrupted smoke workflow is run at most once per test session (:func:`reference_smoke`),
+cached at module level because several test modules compare against it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+SNAKEFILE = REPO / "Snakefile"
+SMOKE_CONFIG = REPO / "workflow" / "configs" / "smoke.yaml"
+PROFILE = REPO / "workflow" / "profiles" / "default"
+#: run-metadata columns of scores.csv that are measurements of the machine, not scores.
+TIMING_COLUMNS = ("wall_time_s", "images_per_s")
+
+_SESSION_ROOT = Path(tempfile.mkdtemp(prefix="reliability-"))
+atexit.register(shutil.rmtree, _SESSION_ROOT, ignore_errors=True)
+
+
+def session_dir(name: str) -> Path:
+    """A fresh folder that lives for the whole test session (removed at exit)."""
+    path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=_SESSION_ROOT))
+    return path
+
+
+def env(workdir: Path | None = None) -> dict[str, str]:
+    """Environment of every subprocess: one thread, fixed hash seed, GPU locks kept in ``workdir``."""
+    out = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "CUDA_VISIBLE_DEVICES": ""}
+    if workdir is not None:
+        out["INTERFACE_GPU_LOCK_DIR"] = str(workdir / ".gpu-locks")
+    return out
+
+
+def cli(
+    args: Sequence[str | os.PathLike[str]], cwd: Path, timeout: float = 180
+) -> subprocess.CompletedProcess:
+    """Run ``python -m <args>`` in ``cwd``; capture text output."""
+    return subprocess.run(
+        [PYTHON, "-m", *map(str, args)],
+        cwd=cwd,
+        env=env(cwd),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def smoke_command(workdir: Path, *extra: str, configfiles: Sequence[Path] = ()) -> list[str]:
+    """The documented smoke command (default profile, smoke config), run in ``workdir``."""
+    files = [str(SMOKE_CONFIG), *map(str, configfiles)]
+    return [
+        PYTHON,
+        "-m",
+        "snakemake",
+        "-s",
+        str(SNAKEFILE),
+        "--directory",
+        str(workdir),
+        "--workflow-profile",
+        str(PROFILE),
+        "--configfile",
+        *files,
+        "--cores",
+        "2",
+        *extra,
+    ]
+
+
+def run_smoke(workdir: Path, *extra: str, configfiles: Sequence[Path] = (), timeout: float = 900):
+    """Run the smoke workflow to the end in ``workdir``; return the CompletedProcess."""
+    return subprocess.run(
+        smoke_command(workdir, *extra, configfiles=configfiles),
+        cwd=workdir,
+        env=env(workdir),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def tail(result: subprocess.CompletedProcess, n: int = 4000) -> str:
+    return (result.stdout or "")[-n:] + "\n--- stderr ---\n" + (result.stderr or "")[-n:]
+
+
+@functools.cache
+def reference_smoke() -> Path:
+    """Working folder of one uninterrupted smoke workflow run (run once per session)."""
+    workdir = session_dir("smoke-reference")
+    result = run_smoke(workdir)
+    if result.returncode != 0:
+        raise AssertionError(f"the uninterrupted smoke workflow failed:\n{tail(result)}")
+    return workdir
+
+
+def score_table(workdir: Path) -> str:
+    """results/tables/scores.csv of ``workdir`` as text, without the timing columns.
+
+    Wall time and images/s are joined from run.json: they measure the machine and legitimately
+    differ between two runs; every other byte of the table must not.
+    """
+    import pandas as pd
+
+    table = pd.read_csv(workdir / "results" / "tables" / "scores.csv", dtype=str, keep_default_na=False)
+    return table.drop(columns=[c for c in TIMING_COLUMNS if c in table.columns]).to_csv(index=False)
+
+
+def digests(folder: Path, pattern: str) -> dict[str, str]:
+    """SHA-256 of every file matching ``pattern`` under ``folder``, keyed by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.glob(pattern))
+        if p.is_file()
+    }
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL ``proc``'s whole process group and any descendant that left it (jobs, workers)."""
+    try:
+        family = [proc.pid, *(c.pid for c in psutil.Process(proc.pid).children(recursive=True))]
+    except psutil.NoSuchProcess:
+        family = [proc.pid]
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    for pid in family:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    for pid in family:  # reap-or-wait: every member must be gone before the next command starts
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.TimeoutExpired, ChildProcessError):
+            psutil.Process(pid).wait(timeout=10)
+
+
+def start(cmd: Sequence[str], cwd: Path) -> subprocess.Popen:
+    """Start ``cmd`` in its own process group (so the whole group can be killed), output to files."""
+    with open(cwd.parent / f"{cwd.name}.{time.monotonic_ns()}.log", "w") as log:
+        return subprocess.Popen(
+            list(cmd), cwd=cwd, env=env(cwd), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def wait_for(
+    proc: subprocess.Popen, condition: Callable[[], bool], timeout: float, poll: float = 0.01
+) -> bool:
+    """Poll ``condition`` every ``poll`` s until it holds (True) or ``proc`` exits / time runs out (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        if proc.poll() is not None:
+            return condition()
+        time.sleep(poll)
+    return False
+
+
+#: A tiny CPU training recipe on the SynthFace smoke set (seconds per run).
+TINY_RUN = {
+    "backbone": "tiny",
+    "embedding_size": 32,
+    "input_size": 32,
+    "batch_size": 32,
+    "epochs": 1,
+    "max_steps": 2,
+    "lr": 0.4,
+    "precision": "fp32",
+    "num_workers": 0,
+    "log_every": 1,
+    "checkpoint_every": 0,
+    "threads": 1,
+    "device": "cpu",
+}
+
+
+def write_run_yaml(path: Path, **keys) -> Path:
+    """RUN.yaml at ``path``: :data:`TINY_RUN` updated with ``keys`` (a key set to ... is dropped)."""
+    import yaml
+
+    mapping = {**TINY_RUN, **keys}
+    path.write_text(yaml.safe_dump({k: v for k, v in mapping.items() if v is not ...}, sort_keys=False))
+    return path
+
+
+@functools.cache
+def smoke_data() -> Path:
+    """A SynthFace ``smoke`` suite written by the synth CLI (once per session); treat as read-only."""
+    out = session_dir("data") / "synth-smoke"
+    result = cli(
+        ["interface", "synth", "--out", out, "--preset", "smoke", "--seed", "0", "--workers", "1"], out.parent
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"synth failed:\n{tail(result)}")
+    return out
+
+
+@functools.cache
+def tiny_run() -> Path:
+    """A finished two-step tiny run on :func:`smoke_data` (once per session); treat as read-only."""
+    root = session_dir("run")
+    config = write_run_yaml(root / "RUN.yaml", data=str(smoke_data()))
+    result = cli(["interface", "train", "--config", config, "--out", root / "run"], root)
+    if result.returncode != 0:
+        raise AssertionError(f"train failed:\n{tail(result)}")
+    return root / "run"
+
+
+def last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
