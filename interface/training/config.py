@@ -58,6 +58,7 @@ class RunConfig:
     sync_bn: bool = False  # SyncBatchNorm across processes (off in arcface_torch)
     max_nonfinite: int = 20  # stop after this many consecutive non-finite losses
     cache_mb: int = 2048  # decode the whole set into memory when it needs at most this many MiB
+    cache_dir: str | None = None  # keep the decoded set here for later runs on the same data
     plugins: list[str] = dataclasses.field(default_factory=list)  # modules or .py files to import first
     tags: dict[str, Any] = dataclasses.field(default_factory=dict)  # copied into run.json
 

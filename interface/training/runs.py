@@ -58,6 +58,7 @@ def run_info(trainer: Trainer, wall_time_s: float) -> dict[str, Any]:
         "num_classes": trainer.num_classes,
         "num_images": trainer.data.num_images,
         "data_cached_in_memory": trainer.data.cached,
+        "decoded_cache_file": trainer.data.decoded_file,
         "steps": trainer.step,
         "steps_per_epoch": trainer.plan.steps_per_epoch,
         "epochs_done": trainer.step / trainer.plan.steps_per_epoch,

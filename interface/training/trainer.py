@@ -51,7 +51,17 @@ log = logging.getLogger("interface.training")
 
 #: config keys that may change between an interrupted run and its resumption (how, not what).
 RUNTIME_KEYS = frozenset(
-    {"device", "threads", "num_workers", "log_every", "checkpoint_every", "compile", "cache_mb", "tags"}
+    {
+        "device",
+        "threads",
+        "num_workers",
+        "log_every",
+        "checkpoint_every",
+        "compile",
+        "cache_mb",
+        "cache_dir",
+        "tags",
+    }
 )
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 
@@ -171,6 +181,7 @@ class Trainer:
             config.cache_mb,
             config.num_workers,
             pin_memory=self.device.type == "cuda",
+            cache_dir=config.cache_dir,
         )
         if isinstance(self.data.source, MemorySource) and self.device.type == "cuda":
             source = self.data.source

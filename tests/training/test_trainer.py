@@ -258,3 +258,26 @@ def test_trains_from_a_folder_of_identity_subfolders(make_config, tmp_path):
             Image.fromarray(pixels).save(tmp_path / "faces" / f"id{identity}" / f"{k}.png")
     info = train(make_config(data=str(tmp_path / "faces"), batch_size=8, max_steps=2), tmp_path / "run")
     assert (info["num_classes"], info["num_images"], info["steps"]) == (3, 18, 2)
+
+
+def test_decoded_cache_file_is_written_once_and_reused(make_config, tmp_path):
+    from interface.training.data import decoded_file, open_records
+
+    cache = tmp_path / "cache"
+    first = train(make_config(max_steps=2, cache_dir=str(cache)), tmp_path / "a")
+    second = train(make_config(max_steps=2, cache_dir=str(cache)), tmp_path / "b")
+    plain = train(make_config(max_steps=2), tmp_path / "c")
+    assert (first["decoded_cache_file"], second["decoded_cache_file"], plain["decoded_cache_file"]) == (
+        "written",
+        "read",
+        None,
+    )
+    a, b, c = _weights(tmp_path / "a"), _weights(tmp_path / "b"), _weights(tmp_path / "c")
+    assert all(torch.equal(a[k], b[k]) and torch.equal(a[k], c[k]) for k in a)
+    path = decoded_file(cache, open_records(make_config().data), 32)
+    assert [p.name for p in cache.iterdir()] == [path.name]
+    path.write_bytes(b"damaged")
+    assert (
+        train(make_config(max_steps=2, cache_dir=str(cache)), tmp_path / "d")["decoded_cache_file"]
+        == "written"
+    )
