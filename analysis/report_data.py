@@ -133,9 +133,9 @@ def frame_table(
 
 
 def text_cell(value: Any, digits: int = 4) -> Cell:
-    """A never-ranked cell showing ``value`` as text (floats to ``digits`` significant digits; NaN missing)."""
+    """A never-ranked cell showing ``value`` as text (floats to ``digits`` significant digits; NaN "n/a")."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return Cell(missing=True)
+        return Cell(text="n/a")  # not computable (e.g. a test on one pair), not a missing result
     if isinstance(value, bool):
         return Cell(text="yes" if value else "no")
     if isinstance(value, float):

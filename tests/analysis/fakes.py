@@ -47,7 +47,7 @@ def score_doc(rid: str, benchmark: str, kind: str, loss: str, seed: int) -> dict
             ("xnorm", 21.5, 600),
         ]
         extra = {
-            "fold_accuracies": folds,
+            "fold_accuracy": folds,  # the evaluator's key (interface/evaluation/tasks.py)
             "pos_cos": rng.normal(0.6, 0.1, 50).tolist(),
             "neg_cos": rng.normal(0.1, 0.1, 50).tolist(),
         }
@@ -88,7 +88,10 @@ def write_results(
             if rid in failed:
                 (rdir / "train.log").write_text("crashed\n")
                 continue
-            info = {
+            info = {  # the trainer's run.json keys (interface/training/runs.py), abridged
+                "backbone": BACKBONE,
+                "loss": loss,
+                "seed": seed,
                 "config": {"loss": loss, "backbone": BACKBONE, "seed": seed},
                 "wall_time_s": 10.0 + seed,
                 "images_per_s": 100.0 + 10 * seed,
@@ -111,7 +114,15 @@ def write_results(
             if with_heads:
                 angles = np.linspace(0, 2 * math.pi, 7, endpoint=False) + 0.01 * seed
                 weight = torch.tensor(np.stack([np.cos(angles), np.sin(angles)], 1), dtype=torch.float32)
-                torch.save({"weight": weight}, rdir / "head.pt")
+                # the trainer's head.pt layout (interface/training/runs.py)
+                head = {
+                    "loss": loss,
+                    "loss_params": {},
+                    "num_classes": 7,
+                    "embedding_size": 2,
+                    "state_dict": {"weight": weight},
+                }
+                torch.save(head, rdir / "head.pt")
             for bench, kind in BENCHES.items():
                 if (rid, bench) in drop_scores:
                     continue
