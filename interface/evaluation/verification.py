@@ -34,29 +34,42 @@ def fuse_flip(E0: np.ndarray, E1: np.ndarray) -> tuple[np.ndarray, float]:
     """Flip fusion of §2.3: ``(normalise(E0 + E1), XNorm)``.
 
     Args:
-        E0, E1: (N, D) raw embeddings of the originals and the mirrored images (any float dtype).
+        E0, E1: (N, D) raw embeddings of the originals and the mirrored images. float32 input
+            (what models return) is fused and normalised in float32, as insightface does;
+            anything else in float64.
 
     Returns:
-        E: (N, D) float64 unit rows (an all-zero row stays zero, like sklearn ``normalize``);
-        xnorm: mean L2 norm over all 2N raw rows (embedding units, >= 0).
+        E: (N, D) unit rows (an all-zero row stays zero, like sklearn ``normalize``);
+        xnorm: mean L2 norm over all 2N raw rows (embedding units, >= 0), float64.
     """
-    E0 = np.asarray(E0, dtype=np.float64)
-    E1 = np.asarray(E1, dtype=np.float64)
+    E0, E1 = np.asarray(E0), np.asarray(E1)
+    dtype = _float_dtype(E0, E1)
+    E0, E1 = E0.astype(dtype, copy=False), E1.astype(dtype, copy=False)
     if E0.shape != E1.shape or E0.ndim != 2:
         raise InputError(
             f"flip fusion: original and flipped embeddings must have equal (N, D) shapes, got {E0.shape} and {E1.shape}"
         )
     check_finite(E0, "original embeddings")
     check_finite(E1, "flipped embeddings")
-    xnorm = float(np.concatenate([np.linalg.norm(E0, axis=1), np.linalg.norm(E1, axis=1)]).mean())
+    norms = [np.linalg.norm(E.astype(np.float64), axis=1) for E in (E0, E1)]
+    xnorm = float(np.concatenate(norms).mean())
     return l2_normalise(E0 + E1), xnorm
 
 
+def _float_dtype(*arrays: np.ndarray) -> np.dtype:
+    """float32 when every array is float32, else float64."""
+    return np.dtype(np.float32) if all(a.dtype == np.float32 for a in arrays) else np.dtype(np.float64)
+
+
 def l2_normalise(x: np.ndarray) -> np.ndarray:
-    """Row-wise L2 normalisation; all-zero rows stay zero (sklearn ``normalize`` convention)."""
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    """Row-wise L2 normalisation in ``x``'s precision, computed as sklearn ``normalize`` does
+    (``sqrt(einsum('ij,ij->i'))``, then division); all-zero rows stay zero."""
+    x = np.asarray(x)
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.float64)
+    norms = np.sqrt(np.einsum("ij,ij->i", x, x))
     norms[norms == 0] = 1.0
-    return x / norms
+    return x / norms[:, np.newaxis]
 
 
 def check_finite(x: np.ndarray, what: str) -> None:
@@ -80,8 +93,14 @@ def kfold_test_blocks(n: int, n_folds: int) -> list[np.ndarray]:
 
 
 def pair_distances(embeddings: np.ndarray, issame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Squared L2 distances of pairs (rows 2i, 2i+1) and the bool labels, after input checks."""
-    emb = np.asarray(embeddings, dtype=np.float64)
+    """Squared L2 distances of pairs (rows 2i, 2i+1) and the bool labels, after input checks.
+
+    The distance keeps float32 precision for float32 embeddings (insightface's ``np.sum(np.square(
+    diff), 1)`` on float32 features); comparisons with the float64 threshold grid then promote to
+    float64, as NumPy >= 2 does for ``dist < threshold``.
+    """
+    emb = np.asarray(embeddings)
+    emb = emb.astype(_float_dtype(emb), copy=False)
     same = np.asarray(issame)
     if emb.ndim != 2 or emb.shape[0] % 2:
         raise InputError(f"embeddings: expected (2P, D) with an even number of rows, got shape {emb.shape}")
@@ -92,13 +111,12 @@ def pair_distances(embeddings: np.ndarray, issame: np.ndarray) -> tuple[np.ndarr
     check_finite(emb, "embeddings")
     if same.dtype != bool and not np.all(np.isin(same, (0, 1))):
         raise InputError("issame: labels must be boolean or 0/1")
-    diff = emb[0::2] - emb[1::2]
-    return np.sum(diff * diff, axis=1), same.astype(bool)
+    return np.sum(np.square(emb[0::2] - emb[1::2]), axis=1), same.astype(bool)
 
 
 def _accept_counts(d_sorted: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """For each threshold t, how many distances are < t (``d_sorted`` ascending)."""
-    return np.searchsorted(d_sorted, thresholds, side="left")
+    return np.searchsorted(d_sorted.astype(np.float64, copy=False), thresholds, side="left")
 
 
 def _rates(
@@ -178,7 +196,7 @@ def evaluate(embeddings: np.ndarray, issame: np.ndarray, n_folds: int = 10) -> d
         _, fa_v, _, n_diff_v = _rates(d[train], same[train], VAL_THRESHOLDS)
         far_train = fa_v / n_diff_v if n_diff_v else np.zeros(VAL_THRESHOLDS.size)
         thr = _val_threshold(far_train, VAL_THRESHOLDS, VAL_FAR_TARGET)
-        pred = dt < thr
+        pred = dt < np.float64(thr)  # a float64 scalar, like interp1d's 0-d result (compares in float64)
         vals.append(_ratio(int(np.sum(pred & st)), int(st.sum())))
         fars.append(_ratio(int(np.sum(pred & ~st)), int((~st).sum())))
         val_thr.append(thr)

@@ -40,7 +40,7 @@ def _reference_protocol(E, issame, n_folds=10):
             # interp1d(kind='slinear') as insightface called it: a degree-1 B-spline on knots
             # [x0, x..., x_last] (SciPy now refuses repeated x, older SciPy built exactly this)
             spline = BSpline(np.r_[far_train[0], far_train, far_train[-1]], val_thresholds, 1)
-            thr = float(spline(1e-3))
+            thr = spline(1e-3)  # a 0-d float64 array, as interp1d returns
         else:
             thr = 0.0
         pred = dist[test] < thr
@@ -75,6 +75,26 @@ def test_equals_literal_transliteration(n_pairs, n_folds):
     np.testing.assert_allclose(got["fold_accuracy"], want["fold_accuracy"], rtol=0, atol=1e-12)
     np.testing.assert_array_equal(got["thresholds"], want["thresholds"])
     assert 0.5 < got["accuracy"] < 1.0  # a case where thresholds matter
+
+
+def test_float32_pipeline_equals_insightface_float32_arithmetic():
+    # raw float32 model outputs: insightface sums them, sklearn-normalises in float32 and takes
+    # float32 squared distances; the thresholds compare in float64
+    from sklearn.preprocessing import normalize
+
+    rng = np.random.default_rng(11)
+    E0 = rng.normal(size=(1200, 32)).astype(np.float32)
+    issame = rng.random(600) < 0.5
+    E0[1::2][issame] = E0[0::2][issame] + 1.1 * rng.normal(size=(issame.sum(), 32)).astype(np.float32)
+    E1 = E0 + 0.3 * rng.normal(size=E0.shape).astype(np.float32)
+    fused = normalize(E0 + E1)
+    assert fused.dtype == np.float32
+    E, _ = V.fuse_flip(E0, E1)
+    np.testing.assert_array_equal(E, fused)
+    want = _reference_protocol(fused, issame)
+    got = V.evaluate_raw(E0, E1, issame)
+    for key in ("accuracy", "accuracy_std", "val_at_far", "val_std", "far"):
+        assert got[key] == want[key], key
 
 
 def test_kfold_blocks_equal_sklearn():
