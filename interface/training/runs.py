@@ -147,7 +147,7 @@ def load_run(run_dir: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     input_size; model.pt the weights. Missing or corrupt files raise InputError naming them.
     """
     from interface.backbones import build_backbone
-    from interface.training.trainer import import_plugins
+    from interface.training.plugins import import_plugins
 
     run_dir = Path(run_dir)
     info = _read_info(run_dir)

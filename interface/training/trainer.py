@@ -13,8 +13,6 @@ backbone gradient norm (all-reduced across processes so every rank skips the sam
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import math
 import random
@@ -45,6 +43,7 @@ from interface.training.config import RunConfig
 from interface.training.data import open_records, open_training_data
 from interface.training.distributed import Context, all_max, all_mean, setup, teardown
 from interface.training.optim import SGD
+from interface.training.plugins import import_plugins
 from interface.training.schedule import Schedule
 
 log = logging.getLogger("interface.training")
@@ -94,27 +93,6 @@ class JointModel(nn.Module):
         ):
             embeddings = self.backbone(images)
         return self.loss(embeddings.float(), labels)
-
-
-def import_plugins(plugins: list[str]) -> None:
-    """Import each plugin (a module name, or a path to a .py file) so its losses/backbones register."""
-    for plugin in plugins:
-        try:
-            if plugin.endswith(".py"):
-                path = Path(plugin).resolve()
-                if not path.is_file():
-                    raise InputError(f"config key 'plugins': file {plugin} not found")
-                name = f"interface_plugin_{path.stem}"
-                if name in sys.modules:
-                    continue
-                spec = importlib.util.spec_from_file_location(name, path)
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[name] = module
-                spec.loader.exec_module(module)
-            else:
-                importlib.import_module(plugin)
-        except ImportError as exc:
-            raise InputError(f"config key 'plugins': cannot import {plugin!r} ({exc})") from None
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:

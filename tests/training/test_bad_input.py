@@ -97,3 +97,18 @@ def test_cli_prints_one_line_and_exits_2(tmp_path, capsys):
     assert err.count("\n") == 0 and "momentun" in err and "momentum" in err
     assert main(["--config", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "run")]) == 2
     assert "nope.yaml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "source,match",
+    [
+        ("def oops(:\n", "SyntaxError"),
+        ("raise RuntimeError('boom at import')\n", "RuntimeError: boom at import"),
+    ],
+)
+def test_broken_plugin_files_are_one_line_input_errors(make_config, tmp_path, source, match):
+    plugin = tmp_path / "broken.py"
+    plugin.write_text(source)
+    for _ in range(2):  # a failed import is not remembered as done
+        with pytest.raises(InputError, match=f"plugins.*broken.py.*{match}"):
+            train(make_config(plugins=[str(plugin)]), tmp_path / "run")
