@@ -10,18 +10,17 @@ Run with ``python -m interface bench losses`` (writes ``results/bench/losses.jso
   (``interface.losses.official``).
   Time is the CPU time of the calling thread with torch on one thread (wall time on a shared
   machine includes waiting for a core).
-* Memory: peak resident-set growth (Linux ``/proc/self/status`` VmHWM - VmRSS, the high-water
-  mark reset once the inputs exist) of one forward + backward in a fresh subprocess per case
-  (tracemalloc does not see torch's CPU allocator). "Extra" memory is that growth minus ArcFace's.
+* Memory: peak bytes held by torch's CPU allocator during one forward + backward, from the torch
+  profiler's memory events (``profile_memory=True``; tracemalloc does not see torch's allocator
+  and RSS swings by tens of MB with glibc's heap policy). "Extra" memory is a case's peak minus
+  ArcFace's.
 """
 
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from interface.atomic import write_json
 
 log = logging.getLogger(__name__)
 
-FULL = {"batch": 256, "classes": 10572, "dim": 512, "rounds": 15}
+FULL = {"batch": 256, "classes": 10572, "dim": 512, "rounds": 25}
 QUICK = {"batch": 64, "classes": 2000, "dim": 128, "rounds": 3}
 VARIANTS = ("cc", "dc", "dd")
 GOALS = {"cc_vs_arcface": 1.10, "dc_vs_arcface": 1.35, "dd_vs_arcface": 1.35, "extra_memory_vs_official": 0.6}
@@ -91,39 +90,30 @@ def time_cases(labels: list[str], sizes: dict[str, int]) -> dict[str, float]:
     return best
 
 
-def _status_kib(key: str) -> int:
-    """A ``/proc/self/status`` memory entry (``VmRSS``, ``VmHWM``) in KiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    raise OSError(f"/proc/self/status has no {key}")
+def _allocation_events(nodes: list[Any]) -> Iterator[tuple[int, int]]:
+    """(time ns, bytes; negative for a free) of every allocator event in a profiler event tree."""
+    from torch._C._profiler import _EventType
 
-
-def probe(label: str, batch: int, classes: int, dim: int) -> int:
-    """Peak resident-set growth (bytes) of one forward + backward of ``label`` in this process.
-
-    Resets the high-water mark (``/proc/self/clear_refs`` 5) once the inputs exist, then reads
-    VmHWM - VmRSS. Meant for a fresh process (:func:`peak_memory`): freed memory that the
-    allocator kept from earlier work would hide growth.
-    """
-    torch.set_num_threads(1)
-    step = make_step(label, batch, classes, dim)
-    Path("/proc/self/clear_refs").write_text("5")
-    before = _status_kib("VmRSS")
-    step()
-    return (_status_kib("VmHWM") - before) * 1024
+    for node in nodes:
+        if node.typed[0] == _EventType.Allocation:
+            yield node.start_time_ns, node.typed[1].alloc_size
+        yield from _allocation_events(node.children)
 
 
 def peak_memory(label: str, sizes: dict[str, int]) -> int:
-    """:func:`probe` run in a fresh interpreter (ru_maxrss cannot be reset within a process)."""
-    args = [str(sizes[k]) for k in ("batch", "classes", "dim")]
-    out = subprocess.run(
-        [sys.executable, "-m", "interface.bench.losses", label, *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return int(out.stdout.strip().splitlines()[-1])
+    """Peak bytes held by torch's CPU allocator during one forward + backward of ``label``, over
+    what was held before it (inputs, weights): the running sum of every allocation and free the
+    profiler records (``profile_memory=True``), in time order. Exact and repeatable, unlike RSS."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step = make_step(label, sizes["batch"], sizes["classes"], sizes["dim"])
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    held = peak = 0
+    for _, size in sorted(_allocation_events(prof.profiler.kineto_results.experimental_event_tree())):
+        held += size
+        peak = max(peak, held)
+    return peak
 
 
 def summarise(seconds: dict[str, float], memory: dict[str, int]) -> dict[str, Any]:
@@ -166,14 +156,10 @@ def run(out_path: Path, quick: bool = False) -> dict[str, Any]:
         "threads": threads,
         "torch": torch.__version__,
         "timing": "min over interleaved rounds of the thread CPU time of one forward + backward (s)",
-        "memory_method": "peak RSS growth (VmHWM - VmRSS, HWM reset) of one forward + backward, fresh process",
+        "memory_method": "peak bytes held by torch's CPU allocator in one forward + backward (torch profiler memory events)",
         "seconds": seconds,
         "peak_bytes": memory,
         "summary": summarise(seconds, memory),
     }
     write_json(out_path, result)
     return result
-
-
-if __name__ == "__main__":
-    print(probe(sys.argv[1], *(int(a) for a in sys.argv[2:5])))

@@ -24,9 +24,13 @@ def test_timing_is_interleaved_minimum():
     assert set(seconds) == {"arcface", "official-cc"} and all(0 < t < 5 for t in seconds.values())
 
 
-def test_probe_measures_growth_in_bytes():
-    grown = bench.probe("interface-dd", 64, 4000, 32)
-    assert isinstance(grown, int) and grown >= 0
+def test_peak_memory_counts_the_allocator_exactly():
+    sizes = {"batch": 16, "classes": 300, "dim": 8}
+    peak = bench.peak_memory("normface", sizes)
+    # at least the (B, C) float32 cosine matrix and the (C, D) normalised weights are live at once
+    assert peak >= 4 * (16 * 300 + 300 * 8)
+    assert bench.peak_memory("normface", sizes) == peak  # repeatable
+    assert bench.peak_memory("official-dd", sizes) > peak
 
 
 def test_summary_ratios_and_goals():
