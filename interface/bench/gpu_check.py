@@ -4,7 +4,8 @@ IResNet-50 at 112 x 112, global batch 512, a CASIA-WebFace-sized head (10,572 cl
 autocast and channels_last, through the real trainer (``interface.training.train``) for the
 ArcFace and InterFace losses, eager and torch.compile'd. Reports steady-state images/s (median of
 the logged intervals after the first, so cuDNN autotuning and compilation are excluded), peak GPU
-memory, and the model FLOP/s as a fraction of a measured bf16 8192^3 matrix product. Goal on one
+memory (it includes the decoded training set the trainer keeps on the GPU, about 3 GiB here),
+and the model FLOP/s as a fraction of a measured bf16 8192^3 matrix product. Goal on one
 H200: >= 6,000 images/s (arcface_torch publishes about 690 images/s per V100 for IResNet-50,
 anchors §2.2). Under 5 minutes: configurations that would overrun ``--budget-s`` are skipped and
 marked so. Writes DIR/gpu_check.json.
@@ -76,13 +77,9 @@ def _one(
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    info = train(config, work / f"{loss}-{'compiled' if compiled else 'eager'}")
-    records = [
-        json.loads(line)
-        for line in (Path(work / f"{loss}-{'compiled' if compiled else 'eager'}") / "metrics.jsonl")
-        .read_text()
-        .splitlines()
-    ]
+    run_dir = work / f"{loss}-{'compiled' if compiled else 'eager'}"
+    info = train(config, run_dir)
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     steady = [r["images_per_s"] for r in records[1:]] or [records[-1]["images_per_s"]]
     return {
         "loss": loss,

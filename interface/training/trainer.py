@@ -204,6 +204,8 @@ class Trainer:
         self.metrics: list[dict[str, Any]] = []
         self.train_time = 0.0
         self.stop_requested = self.stopping = False
+        self.flag_values = {False: torch.zeros((), dtype=torch.bool, device=self.device)}
+        self.flag_values[True] = ~self.flag_values[False]
         self._resume()
 
     def _resume(self) -> None:
@@ -282,7 +284,7 @@ class Trainer:
                 [p.grad for p in self.backbone_params if p.grad is not None]
             )
         loss = loss.detach()
-        stop = torch.tensor(float(self.stop_requested), device=loss.device)
+        stop = self.flag_values[self.stop_requested]  # preallocated: no host-to-device copy per step
         flags = torch.stack([~torch.isfinite(loss), ~torch.isfinite(self.grad_norm), stop]).float()
         loss_bad, grad_bad, self.stopping = (bool(v) for v in all_max(flags, self.ctx).tolist())
         if self.scaler is not None:
