@@ -166,7 +166,11 @@ def config_from_mapping(mapping: Any, where: str = "config") -> RunConfig:
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Read RUN.yaml at ``path`` (plus ``overrides``); a relative ``data`` is taken from the YAML's folder."""
+    """Read RUN.yaml at ``path`` (plus ``overrides``).
+
+    Relative ``data`` and ``.py`` plugin paths are taken from the YAML's folder and stored absolute,
+    so run.json (and :func:`interface.training.load_run`) work from any working directory.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: config file not found")
@@ -177,6 +181,16 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
     mapping = dict(mapping or {}) if isinstance(mapping, dict) or mapping is None else mapping
     if isinstance(mapping, dict):
         mapping.update(overrides or {})
-        if isinstance(mapping.get("data"), str) and not Path(mapping["data"]).is_absolute():
-            mapping["data"] = str((path.parent / mapping["data"]).resolve())
+        if isinstance(mapping.get("data"), str):
+            mapping["data"] = _beside(path, mapping["data"])
+        if isinstance(mapping.get("plugins"), list):
+            mapping["plugins"] = [
+                _beside(path, p) if isinstance(p, str) and p.endswith(".py") else p
+                for p in mapping["plugins"]
+            ]
     return config_from_mapping(mapping, where=str(path))
+
+
+def _beside(config_path: Path, value: str) -> str:
+    """``value`` as an absolute path, taking a relative one from the config file's folder."""
+    return value if Path(value).is_absolute() else str((config_path.parent / value).resolve())

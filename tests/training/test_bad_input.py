@@ -74,9 +74,12 @@ def test_config_keys_and_types_are_checked(mapping, match):
 
 
 def test_config_defaults_are_the_published_recipe_and_yaml_paths_resolve(tmp_path):
-    (tmp_path / "run.yaml").write_text(yaml.safe_dump({"data": "sets/casia", "lr": 1}))
+    (tmp_path / "run.yaml").write_text(
+        yaml.safe_dump({"data": "sets/casia", "lr": 1, "plugins": ["my_pkg.losses", "extra/loss.py"]})
+    )
     config = load_config(tmp_path / "run.yaml")
     assert config.data == str((tmp_path / "sets/casia").resolve())
+    assert config.plugins == ["my_pkg.losses", str((tmp_path / "extra/loss.py").resolve())]
     assert config.lr == 1.0 and isinstance(config.lr, float)
     assert (config.backbone, config.embedding_size, config.input_size, config.batch_size) == (
         "iresnet50",
