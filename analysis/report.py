@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from analysis.cached import cached_extras
 from analysis.collect import read_tidy
 from analysis.environment import code_revision, environment
 from analysis.figures.common import Figure
@@ -132,13 +133,17 @@ def build_report(
     config_path: Path | None,
     out: Path,
     score_jsons: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> Path:
     """Write ``out/index.html`` with ``out/tables`` and ``out/figures``; return the index path."""
     started = time.time()
     table = read_tidy(scores)
     config = read_config(config_path)
+    # the workflow's layout: results/tables/scores.csv beside results/scores and results/cache
     if score_jsons is None and (scores.parent.parent / "scores").is_dir():
         score_jsons = scores.parent.parent / "scores"
+    if cache_dir is None and (scores.parent.parent / "cache").is_dir():
+        cache_dir = scores.parent.parent / "cache"
     tables_dir, figures_dir = out / "tables", out / "figures"
     tables_dir.mkdir(parents=True, exist_ok=True)
     figures_dir.mkdir(parents=True, exist_ok=True)
@@ -149,7 +154,10 @@ def build_report(
     mains, per_bench, missing_cells = build_tables(table, summary, runs, benchmarks, tables_dir, out)
     stat_views, n_comparisons = stats_tables(table, tables_dir, out)
     bench = read_json_dir(bench_dir)
-    figures, problems, separation = make_figures(table, runs, score_extras(score_jsons), bench, figures_dir)
+    extras = cached_extras(cache_dir, config, {r.run_id: r.dataset for r in runs}, data_dir)
+    for key, saved in score_extras(score_jsons).items():  # keys the evaluator saved itself win
+        extras[key] = {**extras.get(key, {}), **saved}
+    figures, problems, separation = make_figures(table, runs, extras, bench, figures_dir)
     sheets = copy_contact_sheets(data_dir, figures_dir)
     wall = table.drop_duplicates("run_id")["wall_time_s"]
     context = {
@@ -218,12 +226,18 @@ def main(argv: list[str]) -> int:
         "(default: ../../scores beside --scores when present)",
     )
     parser.add_argument(
+        "--cache",
+        type=Path,
+        help="evaluator embedding cache <run>/<benchmark>.npz for pair cosines and IJB ROC "
+        "(default: ../../cache beside --scores when present)",
+    )
+    parser.add_argument(
         "--out", type=Path, required=True, help="report folder (index.html, tables/, figures/)"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     index = build_report(
-        args.scores, args.runs, args.data_dir, args.bench, args.config, args.out, args.score_jsons
+        args.scores, args.runs, args.data_dir, args.bench, args.config, args.out, args.score_jsons, args.cache
     )
     log.info("wrote %s", index)
     return 0

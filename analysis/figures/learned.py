@@ -177,9 +177,11 @@ def pair_cosine_figures(extras: dict[tuple[str, str], Any], runs: list[Run], out
         if not series:
             continue
         fig, ax = plt.subplots(figsize=(7.5, 4))
+        every = np.concatenate([np.r_[p, n] for p, n in series.values()])
+        bins = np.linspace(float(every.min()), float(every.max()) + 1e-9, 41)  # shared, so methods compare
         for i, (m, (pos, neg)) in enumerate(sorted(series.items())):
-            ax.hist(pos, bins=40, histtype="step", color=colour(i), lw=1.5, label=f"{m} same")
-            ax.hist(neg, bins=40, histtype="step", color=colour(i), lw=1.0, ls="--", label=f"{m} different")
+            ax.hist(pos, bins=bins, histtype="step", color=colour(i), lw=1.5, label=f"{m} same")
+            ax.hist(neg, bins=bins, histtype="step", color=colour(i), lw=1.0, ls="--", label=f"{m} different")
         ax.set(xlabel="cosine similarity of the pair", ylabel="pairs", title=benchmark)
         ax.legend(fontsize=7)
         path = save(fig, out_dir / f"pair_cosines_{slug(benchmark)}.png")
