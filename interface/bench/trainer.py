@@ -5,8 +5,9 @@ Both sides train the same backbone (``tiny`` at 32 x 32, the embedded default), 
 - trainer: ``interface.training.train`` on a RecordIO copy of the tensors (decoded into memory by
   the trainer itself); images/s from run.json (training loop time, data decoding excluded);
 - bare: a hand-written loop over the in-memory tensors (forward, loss, backward, clip, SGD step).
-The ratio trainer / bare (goal >= 0.95: the harness costs at most 5%) uses the median of the
-repetitions. FLOP/s: FLOPs of one training step (:func:`training_flops`) divided by
+The ratio trainer / bare (goal >= 0.95: the harness costs at most 5%) compares the best of the
+alternating repetitions of each side (other processes on a shared machine only ever slow a
+repetition down, so the best is the least disturbed); the median ratio is reported beside it. FLOP/s: FLOPs of one training step (:func:`training_flops`) divided by
 the bare step time, against the FLOP/s of a 1024 x 1024 float32 matrix product on the same threads.
 """
 
@@ -153,7 +154,7 @@ def matmul_flops(
 def run(out_path: Path, quick: bool = False) -> dict[str, Any]:
     """Measure and write the JSON to ``out_path``; returns it (``summary`` holds the ratios)."""
     torch.set_num_threads(SETTINGS["threads"])
-    steps, reps = (20, 2) if quick else (100, 3)
+    steps, reps = (20, 2) if quick else (60, 5)
     rng = np.random.default_rng(0)
     n = SETTINGS["batch_size"] * 8
     side = SETTINGS["input_size"]
@@ -174,9 +175,9 @@ def run(out_path: Path, quick: bool = False) -> dict[str, Any]:
             bare_rates.append(rate)
             step_times.append(step_time)
     flops = _step_flops(images)
-    achieved = flops / statistics.median(step_times)
+    achieved = flops / min(step_times)
     peak = matmul_flops(seconds=0.5 if quick else 2.0)
-    ratio = statistics.median(trainer_rates) / statistics.median(bare_rates)
+    ratio = max(trainer_rates) / max(bare_rates)
     result = {
         "benchmark": "trainer",
         "settings": dict(SETTINGS, steps=steps, repetitions=reps, loss="arcface"),
@@ -189,7 +190,8 @@ def run(out_path: Path, quick: bool = False) -> dict[str, Any]:
             "trainer_over_bare": ratio,
             "goal_trainer_over_bare": 0.95,
             "achieved_over_matmul_flops": achieved / peak,
-            "trainer_images_per_s": statistics.median(trainer_rates),
+            "trainer_images_per_s": max(trainer_rates),
+            "median_trainer_over_bare": statistics.median(trainer_rates) / statistics.median(bare_rates),
         },
         "device": {"type": "cpu", "threads": torch.get_num_threads()},
         "torch": torch.__version__,

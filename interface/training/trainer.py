@@ -264,8 +264,13 @@ class Trainer:
     # ------------------------------------------------------------------------------------ loop
     def _train_step(
         self, images: torch.Tensor, labels: torch.Tensor, collect: bool
-    ) -> tuple[torch.Tensor, bool, bool]:
-        """One optimiser step; returns (detached loss, loss finite, step taken)."""
+    ) -> tuple[torch.Tensor, bool]:
+        """One optimiser step; returns (detached loss, healthy).
+
+        Unhealthy (counted towards ``max_nonfinite``, update skipped): a non-finite loss, or, without
+        a gradient scaler, a non-finite backbone gradient norm. With the fp16 scaler an overflowing
+        gradient is the scaler's normal signal to lower its scale, not a fault.
+        """
         factor = self.schedule.factor(self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = group["initial_lr"] * factor
@@ -290,12 +295,12 @@ class Trainer:
         if self.scaler is not None:
             self.scaler.step(self.optimizer)  # skips by itself when the unscaled gradients overflowed
             self.scaler.update()
-            return loss, not loss_bad, not (loss_bad or grad_bad)
+            return loss, not loss_bad
         if loss_bad or grad_bad:
             self.optimizer.zero_grad(set_to_none=True)
-            return loss, not loss_bad, False
+            return loss, False
         self.optimizer.step()
-        return loss, True, True
+        return loss, True
 
     def _log(self, loss_sum: torch.Tensor, loss_n: int, since: float, steps: int, bar: tqdm) -> None:
         mean = all_mean(loss_sum / max(loss_n, 1), self.ctx).item() if loss_n else float("nan")
@@ -332,7 +337,7 @@ class Trainer:
     def _diverged(self, loss: torch.Tensor) -> TrainingDivergedError:
         stats = ", ".join(f"{k}={v:.4g}" for k, v in getattr(self.loss, "last_stats", {}).items())
         return TrainingDivergedError(
-            f"training stopped at step {self.step}: {self.nonfinite_run} consecutive non-finite losses "
+            f"training stopped at step {self.step}: {self.nonfinite_run} consecutive non-finite losses or gradients "
             f"(max_nonfinite={self.config.max_nonfinite}); last loss {float(loss)}, backbone grad norm "
             f"{float(self.grad_norm)}, lr {self.optimizer.param_groups[0]['lr']:.4g}; loss stats: {stats or 'none'}"
         )
@@ -359,7 +364,7 @@ class Trainer:
                 if self.channels_last:
                     images = images.contiguous(memory_format=torch.channels_last)
                 is_log = (self.step + 1) % config.log_every == 0 or self.step + 1 == self.total_steps
-                loss, finite, _ = self._train_step(images, labels, collect=is_log or self.nonfinite_run > 0)
+                loss, finite = self._train_step(images, labels, collect=is_log or self.nonfinite_run > 0)
                 self.step += 1
                 self.step_in_epoch += 1
                 steps_since += 1

@@ -197,6 +197,16 @@ class NanAfterTwo(ArcFace):
         type(self).calls += 1
         loss = super().forward(embeddings, labels)
         return loss * float("nan") if type(self).calls > 2 else loss
+
+
+@register_loss("nan_gradient")
+class NanGradient(ArcFace):
+    """ArcFace with a finite loss whose gradient reaching the backbone is NaN."""
+
+    def forward(self, embeddings, labels):
+        if embeddings.requires_grad:
+            embeddings.register_hook(lambda grad: grad * float("nan"))
+        return super().forward(embeddings, labels)
 '''
 
 
@@ -209,6 +219,11 @@ def test_nonfinite_losses_are_skipped_then_stop_the_run(make_config, tmp_path):
     with pytest.raises(TrainingDivergedError, match=r"step 5: 3 consecutive non-finite"):
         train(config, tmp_path / "run")
     assert not (tmp_path / "run" / "model.pt").exists()
+    config = make_config(loss="nan_gradient", plugins=[str(plugin)], max_nonfinite=2, max_steps=10)
+    with pytest.raises(
+        TrainingDivergedError, match=r"step 2: 2 consecutive non-finite losses or gradients.*grad norm nan"
+    ):
+        train(config, tmp_path / "run2")
 
 
 def test_streamed_data_trains_exactly_like_the_memory_cache(make_config, tmp_path):
