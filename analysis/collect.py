@@ -196,7 +196,9 @@ def write_tidy(table: pd.DataFrame, out: Path) -> None:
 
 @cli_main
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.collect", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis.collect", description=__doc__.splitlines()[0].replace("``", "")
+    )
     parser.add_argument("--scores", type=Path, required=True, help="folder of <run_id>/<benchmark>.json")
     parser.add_argument("--runs", type=Path, required=True, help="folder of <run_id>/run.json")
     parser.add_argument("--out", type=Path, required=True, help="tidy CSV to write (atomically)")

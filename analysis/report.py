@@ -96,6 +96,14 @@ def make_figures(
     return figures, problems, separation
 
 
+def eval_seconds(extras: dict[tuple[str, str], Any]) -> str:
+    """Sum of the evaluator's per-benchmark ``extra.wall_time_s`` (s), or "unknown"."""
+    times = [
+        float(e["wall_time_s"]) for e in extras.values() if isinstance(e.get("wall_time_s"), int | float)
+    ]
+    return f"{sum(times):.0f} s over {len(times)} scorings" if times else "unknown"
+
+
 def read_config(path: Path | None) -> dict[str, Any]:
     """The resolved workflow config (JSON object), ``{}`` when not given.
 
@@ -167,6 +175,7 @@ def build_report(
         "config_json": json.dumps(config, indent=2, sort_keys=True, default=str) if config else "",
         "matrix": matrix_view(runs, benchmarks),
         "total_time": f"{float(wall[wall.notna()].sum()):.0f} s" if wall.notna().any() else "unknown",
+        "eval_time": eval_seconds(score_extras(score_jsons)),
         "datasets": dataset_summaries(data_dir),
         "mains": mains,
         "per_bench": per_bench,
@@ -211,7 +220,9 @@ def build_report(
 
 @cli_main
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.report", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis.report", description=__doc__.splitlines()[0].replace("``", "")
+    )
     parser.add_argument("--scores", type=Path, required=True, help="tidy table written by analysis.collect")
     parser.add_argument("--runs", type=Path, help="folder of run folders (run.json, metrics.jsonl, head.pt)")
     parser.add_argument(
