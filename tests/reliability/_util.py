@@ -103,14 +103,80 @@ def tail(result: subprocess.CompletedProcess, n: int = 4000) -> str:
     return (result.stdout or "")[-n:] + "\n--- stderr ---\n" + (result.stderr or "")[-n:]
 
 
+#: sitecustomize.py for the audited run: every Python process of the workflow (Snakemake and each
+#: job) appends one line per file opened for writing (and per rename) to $RELIABILITY_AUDIT_LOG.
+AUDIT_SITE = r"""
+import os, sys
+
+_LOG = os.environ.get("RELIABILITY_AUDIT_LOG")
+_WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+_busy = False
+
+
+def _hook(event, args):
+    global _busy
+    if _busy or not _LOG:
+        return
+    if event == "open":
+        path, mode, flags = args
+        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            mode is None and isinstance(flags, int) and flags & _WRITE
+        )
+        if not writing or not isinstance(path, (str, bytes, os.PathLike)):
+            return
+        line = "open\t" + os.path.abspath(os.fsdecode(path))
+    elif event == "os.rename":
+        line = "rename\t" + os.path.abspath(os.fsdecode(args[0])) + "\t" + os.path.abspath(os.fsdecode(args[1]))
+    else:
+        return
+    _busy = True
+    try:
+        fd = os.open(_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.write(fd, (str(os.getpid()) + "\t" + line + "\n").encode())
+        os.close(fd)
+    finally:
+        _busy = False
+
+
+sys.addaudithook(_hook)
+"""
+
+
+def audit_env(folder: Path) -> dict[str, str]:
+    """Environment additions that load the audit hook (:data:`AUDIT_SITE`) from ``folder``."""
+    site = folder / "audit-site"
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "sitecustomize.py").write_text(AUDIT_SITE)
+    path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH", "")]))
+    return {"PYTHONPATH": path, "RELIABILITY_AUDIT_LOG": str(folder / "audit.log")}
+
+
 @functools.cache
 def reference_smoke() -> Path:
-    """Working folder of one uninterrupted smoke workflow run (run once per session)."""
+    """Working folder of one uninterrupted smoke workflow run (run once per session, audited).
+
+    ``<workdir>.audit.log`` beside it lists every file the run's Python processes opened for
+    writing and every rename (see :data:`AUDIT_SITE`).
+    """
     workdir = session_dir("smoke-reference")
-    result = run_smoke(workdir)
+    extra = audit_env(workdir.parent / f"{workdir.name}.audit")
+    result = subprocess.run(
+        smoke_command(workdir),
+        cwd=workdir,
+        env={**env(workdir), **extra},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if result.returncode != 0:
         raise AssertionError(f"the uninterrupted smoke workflow failed:\n{tail(result)}")
     return workdir
+
+
+def audit_log(workdir: Path) -> list[list[str]]:
+    """Records of the audited reference run: [pid, "open", path] or [pid, "rename", src, dst]."""
+    text = (workdir.parent / f"{workdir.name}.audit" / "audit.log").read_text()
+    return [line.split("\t") for line in text.splitlines() if line]
 
 
 def score_table(workdir: Path) -> str:
@@ -152,11 +218,14 @@ def kill_tree(proc: subprocess.Popen) -> None:
 
 
 def start(cmd: Sequence[str], cwd: Path) -> subprocess.Popen:
-    """Start ``cmd`` in its own process group (so the whole group can be killed), output to files."""
-    with open(cwd.parent / f"{cwd.name}.{time.monotonic_ns()}.log", "w") as log:
-        return subprocess.Popen(
+    """Start ``cmd`` in its own process group (so the whole group can be killed); output to ``proc.log_path``."""
+    log_path = cwd.parent / f"{cwd.name}.{time.monotonic_ns()}.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
             list(cmd), cwd=cwd, env=env(cwd), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+    proc.log_path = log_path  # type: ignore[attr-defined]
+    return proc
 
 
 def wait_for(
@@ -226,3 +295,76 @@ def tiny_run() -> Path:
 def last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else ""
+
+
+#: Paths (relative to a working folder) written by Snakemake itself or by shell redirection of job
+#: logs, not by the harness's writers.
+NOT_OURS = ("results/logs/", "results/benchmarks/", ".snakemake/")
+
+
+def _check_file(path: Path) -> None:
+    """Raise if ``path`` is not a whole file of its kind (parsed with an independent reader)."""
+    import json
+    import pickle
+    import xml.etree.ElementTree as ET
+
+    suffix = path.suffix
+    if suffix == ".json":
+        json.loads(path.read_text(encoding="utf-8"))
+    elif suffix == ".jsonl":
+        for line in path.read_text(encoding="utf-8").splitlines():
+            json.loads(line)
+    elif suffix == ".csv":
+        import pandas as pd
+
+        if pd.read_csv(path).columns.size == 0:
+            raise ValueError("no columns")
+    elif suffix == ".pt":
+        import torch
+
+        torch.load(path, map_location="cpu", weights_only=False)
+    elif suffix == ".bin":
+        with open(path, "rb") as handle:
+            pickle.load(handle, encoding="bytes")
+    elif suffix == ".png":
+        from PIL import Image
+
+        with Image.open(path) as img:
+            img.verify()
+    elif suffix == ".svg":
+        ET.parse(path)
+    elif suffix == ".html" and not path.read_text(encoding="utf-8").rstrip().endswith("</html>"):
+        raise ValueError("does not end with </html>")
+    elif suffix in (".yaml", ".yml"):
+        import yaml
+
+        yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def half_written(workdir: Path) -> list[str]:
+    """Files under ``workdir/results`` (final names only) that are not whole, with the reason.
+
+    JSON, JSONL, CSV, .pt, .bin, PNG, SVG, HTML and YAML files are parsed; dataset folders with a
+    manifest are checked against it (sizes and SHA-256 of train.rec, .idx, meta files, ...).
+    """
+    from interface.data.manifest import verify_manifest
+
+    problems = []
+    for path in sorted((workdir / "results").rglob("*")):
+        rel = path.relative_to(workdir)
+        if not path.is_file() or rel.as_posix().startswith(NOT_OURS):
+            continue
+        if any(part.startswith(".") for part in rel.parts):
+            continue  # temporaries of killed writers: never under a final name
+        try:
+            _check_file(path)
+        except Exception as exc:  # noqa: BLE001  (any parse failure is the finding)
+            problems.append(f"{rel}: {type(exc).__name__}: {exc}")
+    for manifest in sorted((workdir / "results").rglob("manifest.json")):
+        if any(part.startswith(".") for part in manifest.relative_to(workdir).parts):
+            continue
+        try:
+            verify_manifest(manifest.parent, checksums=True)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"{manifest.parent.relative_to(workdir)}: {exc}")
+    return problems
