@@ -122,7 +122,7 @@ def test_lookalike_negatives_are_nearer_than_random_negatives(info):
     d = weighted_distances(pools.eval)
     near = d[np.arange(len(d)), pools.nearest]
     others = d[~np.eye(len(d), dtype=bool)]
-    assert near.mean() < 0.5 * others.mean()
+    assert near.mean() < 0.6 * others.mean()  # siblings: N(0, 0.25) per field vs uniform strangers
     # In the suite, look-alike packs use exactly the nearest identity as negative partner.
     smoke_pools = build_pools(SMOKE, 0)
     for spec in PACKS:

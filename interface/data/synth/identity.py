@@ -48,10 +48,10 @@ def sample_identity(rng: np.random.Generator) -> np.ndarray:
     return vec
 
 
-def sample_lookalike(base: np.ndarray, rng: np.random.Generator, spread: float = 0.2) -> np.ndarray:
+def sample_lookalike(base: np.ndarray, rng: np.random.Generator, spread: float = 0.25) -> np.ndarray:
     """A distinct identity close to ``base``: every field moved by N(0, ``spread``), clipped to [0, 1].
 
-    ``spread`` is in normalised parameter units (fields span [0, 1]); 0.2 keeps the coarse look
+    ``spread`` is in normalised parameter units (fields span [0, 1]); 0.25 keeps the coarse look
     (skin, hair) while changing feature geometry, like relatives or same-ethnicity strangers.
     Binary traits (glasses) are kept, which is what makes these pairs hard.
     """
