@@ -70,6 +70,7 @@ def run_info(trainer: Trainer, wall_time_s: float) -> dict[str, Any]:
         "wall_time_s": wall_time_s,
         "setup_time_s": trainer.setup_time,
         "train_time_s": trainer.train_time,
+        "train_cpu_time_s": trainer.train_cpu_time,
         "images_per_s": images / max(trainer.train_time, 1e-9),
         "final_loss": next((m["loss"] for m in reversed(trainer.metrics)), None),
         "device": device_description(trainer.device, trainer.ctx.world),

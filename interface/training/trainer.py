@@ -62,6 +62,17 @@ RUNTIME_KEYS = frozenset(
         "tags",
     }
 )
+#: Trainer attributes saved in resume.pt besides the module/optimiser states.
+COUNTERS = (
+    "step",
+    "epoch",
+    "step_in_epoch",
+    "nonfinite_total",
+    "nonfinite_run",
+    "metrics",
+    "train_time",
+    "train_cpu_time",
+)
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 
 
@@ -202,7 +213,7 @@ class Trainer:
         self.step = self.epoch = self.step_in_epoch = 0
         self.nonfinite_total = self.nonfinite_run = 0
         self.metrics: list[dict[str, Any]] = []
-        self.train_time = 0.0
+        self.train_time = self.train_cpu_time = 0.0  # seconds: wall clock and this process' CPU
         self.stop_requested = self.stopping = False
         self.flag_values = {False: torch.zeros((), dtype=torch.bool, device=self.device)}
         self.flag_values[True] = ~self.flag_values[False]
@@ -219,15 +230,7 @@ class Trainer:
         self.optimizer.load_state_dict(saved["optimizer"])
         if self.scaler is not None and saved["scaler"] is not None:
             self.scaler.load_state_dict(saved["scaler"])
-        for key in (
-            "step",
-            "epoch",
-            "step_in_epoch",
-            "nonfinite_total",
-            "nonfinite_run",
-            "metrics",
-            "train_time",
-        ):
+        for key in COUNTERS:
             setattr(self, key, saved[key])
         set_rng_state(saved["rng"])
         log.info(
@@ -249,15 +252,7 @@ class Trainer:
             "scaler": None if self.scaler is None else self.scaler.state_dict(),
             "rng": rng_state(),
         }
-        for key in (
-            "step",
-            "epoch",
-            "step_in_epoch",
-            "nonfinite_total",
-            "nonfinite_run",
-            "metrics",
-            "train_time",
-        ):
+        for key in COUNTERS:
             payload[key] = getattr(self, key)
         save_checkpoint(self.out_dir / RESUME_NAME, payload)
 
@@ -354,7 +349,7 @@ class Trainer:
         )
         start = since = time.perf_counter()
         steps_since, loss_sum, loss_n = 0, torch.zeros((), device=self.device), 0
-        train_time0 = self.train_time
+        train_time0, cpu_time0, cpu_start = self.train_time, self.train_cpu_time, time.process_time()
         while self.step < self.total_steps:
             indices, flips = self.plan.epoch(self.epoch)
             batches = self.data.source.batches(indices[self.step_in_epoch :], flips[self.step_in_epoch :])
@@ -390,6 +385,7 @@ class Trainer:
                 if self.step_in_epoch == spe:
                     self.epoch, self.step_in_epoch = self.epoch + 1, 0
                 self.train_time = train_time0 + time.perf_counter() - start
+                self.train_cpu_time = cpu_time0 + time.process_time() - cpu_start
                 if not done and (
                     self.step_in_epoch == 0
                     or (config.checkpoint_every and self.step % config.checkpoint_every == 0)
@@ -405,6 +401,7 @@ class Trainer:
                     break
         bar.close()
         self.train_time = train_time0 + time.perf_counter() - start
+        self.train_cpu_time = cpu_time0 + time.process_time() - cpu_start
 
     # ------------------------------------------------------------------------------------- run
     def run(self) -> dict[str, Any]:
