@@ -9,7 +9,14 @@ from pathlib import Path
 
 from interface.errors import InputError, cli_main
 
-BENCHMARKS = ("losses", "data", "trainer", "evaluation")
+# name -> module exposing run(out_path, quick=False) -> dict
+BENCHMARKS = {
+    "losses": "interface.bench.losses",
+    "data": "interface.bench.data",
+    "synth": "interface.data.synth.bench",
+    "trainer": "interface.bench.trainer",
+    "evaluation": "interface.bench.evaluation",
+}
 
 
 @cli_main
@@ -24,7 +31,7 @@ def main(argv: list[str]) -> int:
         if name not in BENCHMARKS:
             raise InputError(f"unknown benchmark {name!r}; expected one of {', '.join(BENCHMARKS)} or all")
     for name in names:
-        module = importlib.import_module(f"interface.bench.{name}")
+        module = importlib.import_module(BENCHMARKS[name])
         result = module.run(args.out_dir / f"{name}.json", quick=args.quick)
         print(json.dumps({"benchmark": name, "summary": result.get("summary", {})}, indent=2))
     return 0
