@@ -53,6 +53,9 @@ def cos_add(cos: Tensor, cos_m: Tensor | float, sin_m: Tensor | float) -> Tensor
     return cos * cos_m - sin_from_cos(cos) * sin_m
 
 
+_ONE = torch.ones(())
+
+
 class _ShiftedCosine(torch.autograd.Function):
     """cos(theta - m) = cos(theta) cos(m) + sin(theta) sin(m) over a (B, C) cosine matrix.
 
@@ -64,7 +67,8 @@ class _ShiftedCosine(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, cos: Tensor, cos_m: Tensor, sin_m: Tensor) -> Tensor:
-        ratio = torch.mul(cos, cos).neg_().add_(1.0).clamp_min_(0.0).sqrt_()  # sin(theta)
+        # sin(theta) = sqrt(1 - cos^2); cos is clamped to [-1, 1], so 1 - cos^2 >= 0 exactly.
+        ratio = torch.addcmul(_ONE.to(cos.dtype), cos, cos, value=-1.0).sqrt_()
         out = torch.mul(ratio, sin_m).addcmul_(cos, cos_m)
         torch.div(cos, ratio.clamp_min_(SIN_FLOOR), out=ratio)  # cot(theta)
         ctx.save_for_backward(ratio, cos_m, sin_m)
@@ -73,7 +77,7 @@ class _ShiftedCosine(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
         ratio, cos_m, sin_m = ctx.saved_tensors
-        slope = torch.mul(ratio, sin_m.neg()).add_(cos_m)
+        slope = torch.addcmul(cos_m, ratio, sin_m, value=-1.0)
         return slope.mul_(grad), None, None
 
 
@@ -236,7 +240,11 @@ class MarginLoss(nn.Module):
         ctx = self.batch_context(cos_y, batch)
         if self.collect_stats:
             self.last_stats = self.stats(cos, cos_y, batch.labels, ctx)
-        out = self.nontarget_logit(cos, cos_y, ctx).scatter(1, index, self.target_logit(cos_y, ctx))
+        out = self.nontarget_logit(cos, cos_y, ctx)
+        target = self.target_logit(cos_y, ctx)
+        # A fresh non-target matrix takes the target column in place (one B x C buffer less);
+        # the cosine matrix itself is shared with the statistics, so it is copied.
+        out = out.scatter(1, index, target) if out is cos else out.scatter_(1, index, target)
         scale = self.scale(ctx)
         # In place when the scale needs no gradient: one B x C buffer less.
         out = out * scale if isinstance(scale, Tensor) and scale.requires_grad else out.mul_(scale)
