@@ -26,9 +26,7 @@ from analysis.environment import code_revision, environment
 from analysis.figures.common import Figure
 from analysis.figures.training import flatten
 from analysis.metrics import method_label
-from analysis.report_data import (
-    anchors_view,
-    build_tables,
+from analysis.report_inputs import (
     config_runs,
     copy_contact_sheets,
     dataset_summaries,
@@ -39,8 +37,8 @@ from analysis.report_data import (
     read_json_dir,
     run_index,
     score_extras,
-    stats_tables,
 )
+from analysis.report_tables import anchors_view, build_tables, stats_tables
 from analysis.runinfo import Run, runs_from_table
 from analysis.stats import summarize
 from interface.atomic import atomic_open

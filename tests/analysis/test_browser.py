@@ -39,7 +39,7 @@ def test_report_in_headless_chromium(built: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
     index = built / "index.html"
     errors: list[str] = []
-    with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+    with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         context = pw.chromium.launch_persistent_context(
             profile,
             executable_path=str(CHROMIUM),

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from analysis.figures import geometry, learned, toy, training
-from analysis.report_data import score_extras
+from analysis.report_inputs import score_extras
 from analysis.runinfo import runs_from_table
 from interface.losses import build_loss, list_losses
 

@@ -1,0 +1,169 @@
+"""The report's tables: main and per-benchmark tables, statistics, published anchors.
+
+Each table is written under the report's ``tables/`` in four formats (:mod:`analysis.render`)
+and returned as a template view (its HTML plus relative links to the files).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis import render
+from analysis.anchors import load_published, match_published
+from analysis.metrics import primary_metrics
+from analysis.runinfo import Run
+from analysis.stats import compare, valid_rows, wins
+from analysis.tables import Cell, Table, main_table, metric_table
+
+
+def table_dict(table: Table, files: dict[str, Path], out_dir: Path) -> dict[str, Any]:
+    """Template view of a table: its HTML and relative links to its four files."""
+    return {
+        "title": table.title,
+        "html": render.to_html(table),
+        "slug": table.slug,
+        "files": {ext: os.path.relpath(p, out_dir) for ext, p in files.items()},
+    }
+
+
+def frame_table(
+    frame: pd.DataFrame, title: str, slug: str, index: str, notes: list[str] | None = None, digits: int = 4
+) -> Table:
+    """A plain (unranked) :class:`Table` of a DataFrame, numbers shown with ``digits`` significant digits."""
+    columns = [c for c in frame.columns if c != index]
+    rows = [(str(rec[index]), [text_cell(rec[c], digits) for c in columns]) for _, rec in frame.iterrows()]
+    return Table(title=title, index_name=index, columns=columns, rows=rows, notes=notes or [], slug=slug)
+
+
+def text_cell(value: Any, digits: int = 4) -> Cell:
+    """A never-ranked cell showing ``value`` as text (floats to ``digits`` significant digits; NaN "n/a")."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return Cell(text="n/a")  # not computable (e.g. a test on one pair), not a missing result
+    if isinstance(value, bool):
+        return Cell(text="yes" if value else "no")
+    if isinstance(value, float):
+        return Cell(text=f"{value:.{digits}g}")
+    return Cell(text=str(value))
+
+
+def build_tables(
+    table: pd.DataFrame,
+    summary: pd.DataFrame,
+    runs: list[Run],
+    benchmarks: dict[str, list[str]],
+    tables_dir: Path,
+    out_dir: Path,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """Main and per-benchmark tables for every dataset x backbone; returns views and missing cells."""
+    heads = primary_metrics(valid_rows(table)) if len(valid_rows(table)) else {}
+    mains, per_bench, missing = [], [], []
+    groups = sorted({(r.dataset, r.backbone) for r in runs})
+    for dataset, backbone in groups:
+        methods = [r.method for r in runs if (r.dataset, r.backbone) == (dataset, backbone)]
+        sub = summary[(summary["dataset"] == dataset) & (summary["backbone"] == backbone)]
+        gslug = f"{dataset}__{backbone}".replace("/", "-")
+        t = main_table(
+            sub,
+            methods,
+            benchmarks.get(dataset, []),
+            heads,
+            f"{dataset} / {backbone}: headline metric per benchmark",
+            f"main__{gslug}",
+        )
+        mains.append(table_dict(t, render.write_table(t, tables_dir), out_dir))
+        missing += [
+            f"{dataset}/{backbone}: {row} x {col}" for row, col in t.missing_cells() if col != "Average"
+        ]
+        for b in benchmarks.get(dataset, []):
+            metrics = sorted(set(sub[sub["benchmark"] == b]["metric"]), key=lambda k: (k != heads.get(b), k))
+            if not metrics:
+                continue
+            bt = metric_table(
+                sub, methods, b, metrics, f"{dataset} / {backbone} / {b}: all metrics", f"bench__{gslug}__{b}"
+            )
+            per_bench.append(table_dict(bt, render.write_table(bt, tables_dir), out_dir))
+    return mains, per_bench, missing
+
+
+def stats_tables(table: pd.DataFrame, tables_dir: Path, out_dir: Path) -> tuple[list[dict[str, Any]], int]:
+    """Wins table and full paired-comparison table; returns views and the number of comparisons."""
+    comparisons = compare(table)
+    views = []
+    if comparisons.empty:
+        return views, 0
+    w = wins(comparisons)
+    w = w.assign(summary=[f"wins on {r.wins} of {r.n_benchmarks}" for r in w.itertuples()])
+    w.insert(
+        0, "comparison", [f"{r.dataset}/{r.backbone}: {r.method} vs {r.baseline}" for r in w.itertuples()]
+    )
+    wt = frame_table(
+        w.drop(columns=["dataset", "backbone", "method", "baseline"]),
+        "Wins per InterFace setting",
+        "wins",
+        "comparison",
+        [
+            "A win (loss) counts only where the paired t-test gives p < 0.05 and the mean difference "
+            "favours InterFace (the baseline); ties and untestable benchmarks (fewer than 2 pairs) are "
+            "not counted."
+        ],
+    )
+    views.append(table_dict(wt, render.write_table(wt, tables_dir), out_dir))
+    c = comparisons.copy()
+    c.insert(
+        0,
+        "comparison",
+        [f"{r.dataset}/{r.backbone}/{r.benchmark}: {r.method} vs {r.baseline}" for r in c.itertuples()],
+    )
+    ct = frame_table(
+        c.drop(columns=["dataset", "backbone", "benchmark", "method", "baseline"]),
+        "Paired comparisons (headline metric, method − baseline, fractions)",
+        "comparisons",
+        "comparison",
+        [
+            "Paired over seeds; over seed x fold where both runs saved verification fold accuracies "
+            "(folds of one seed share the threshold search, so that p-value is optimistic). "
+            "Effect size: Cohen's d_z = mean(diff)/sd(diff)."
+        ],
+    )
+    views.append(table_dict(ct, render.write_table(ct, tables_dir), out_dir))
+    return views, len(comparisons)
+
+
+def anchors_view(summary: pd.DataFrame, tables_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """Published numbers next to matching reproduced ones, and the full published list's file."""
+    published = load_published()
+    matched = match_published(summary, published)
+    full = tables_dir / "published.csv"
+    published.to_csv(full, index=False)
+    view: dict[str, Any] = {
+        "n_published": len(published),
+        "csv": os.path.relpath(full, out_dir),
+        "table": None,
+    }
+    if len(matched):
+        m = matched.copy()
+        m.insert(
+            0,
+            "row",
+            [
+                f"{r.dataset}/{r.backbone}/{r.loss} ({r.setting}) {r.benchmark} {r.metric}"
+                for r in m.itertuples()
+            ],
+        )
+        t = frame_table(
+            m.drop(columns=["dataset", "backbone", "loss", "setting", "benchmark", "metric"]),
+            "Reproduced vs published (percent)",
+            "anchors",
+            "row",
+            [
+                "difference = reproduced − published in percentage points; within = |difference| ≤ "
+                "tolerance_pp."
+            ],
+        )
+        view["table"] = table_dict(t, render.write_table(t, tables_dir), out_dir)
+    return view
