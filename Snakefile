@@ -21,10 +21,6 @@ configfile: f"{workflow.basedir}/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
-envvars:
-    "PATH",
-
-
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"

@@ -60,6 +60,13 @@ def test_schema_recipe_keys_are_the_trainers_keys_minus_the_per_run_ones():
     assert set(recipe) == fields - set(wfruns.PER_RUN_KEYS)
 
 
+def test_schema_benchmark_options_are_the_evaluators_options():
+    from interface.evaluation.tasks import OPTION_KEYS
+
+    options = wfconfig.load_schema()["$defs"]["benchmark"]["properties"]["options"]["properties"]
+    assert set(options) == set().union(*OPTION_KEYS.values())
+
+
 def test_default_matrix_covers_every_loss_sweeps_and_two_seeds():
     config, runs = resolve(load())
     assert len(runs) == 52
@@ -257,6 +264,15 @@ BAD = {
     "explicit default trains the same model": (
         lambda c, t: _replace_losses(c, {"loss": "arcface"}, {"loss": "arcface", "sweep": {"m": [0.5]}}),
         ["matrix.losses[1].sweep.m[0]", "same model", "'default'"],
+    ),
+    "benchmark option of another protocol": (
+        lambda c, t: (
+            update_config(
+                c, {"datasets": {"synthface": {"benchmarks": {"synth_lfw": {"options": {"clean": True}}}}}}
+            )
+            or c
+        ),
+        ["datasets.synthface.benchmarks.synth_lfw.options.clean", "accepted: n_folds"],
     ),
     "unknown top-level key": (lambda c, t: {**c, "matirx": {}}, ["matirx", "was unexpected"]),
     "unknown recipe key": (

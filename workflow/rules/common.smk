@@ -7,7 +7,10 @@ import re
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.current_basedir).parent / "scripts"))
+#: The checkout this workflow file belongs to: its `interface` and `analysis` packages are the ones
+#: the workflow and its jobs import, whatever else is installed (and from any --directory).
+HARNESS_ROOT = Path(workflow.current_basedir).resolve().parents[1]
+sys.path[:0] = [str(HARNESS_ROOT / "workflow" / "scripts"), str(HARNESS_ROOT)]
 
 import wfconfig  # noqa: E402
 import wfdatasets  # noqa: E402
@@ -15,10 +18,18 @@ import wfruns  # noqa: E402
 from interface.bench.cli import BENCHMARKS as BENCH_NAMES  # noqa: E402
 from interface.errors import InputError  # noqa: E402
 
-# Shell jobs run `python -m ...`: put the interpreter that runs Snakemake first on PATH, so the
+
+def prepend_env(name, value):
+    """Put ``value`` first in the search-path variable ``name`` of this process and its jobs."""
+    os.environ[name] = os.pathsep.join(filter(None, [str(value), os.environ.get(name)]))
+
+
+# Shell jobs run `python -m ...`: the interpreter that runs Snakemake comes first on PATH, so the
 # workflow works from .venv/bin/snakemake without an activated environment (a conda env made by
-# --sdm conda is activated inside the job and still comes first).
-os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+# --sdm conda is activated inside the job and still comes first), and jobs import the harness
+# from HARNESS_ROOT.
+prepend_env("PATH", Path(sys.executable).parent)
+prepend_env("PYTHONPATH", HARNESS_ROOT)
 
 # Validate (schema + plugin losses + every loss setting) and expand the matrix before any job starts.
 CONFIG, SCHEMA = wfconfig.load_config(config, Path.cwd())

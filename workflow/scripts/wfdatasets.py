@@ -115,8 +115,23 @@ def _missing(path: Path, kind: str) -> str | None:
     return f"missing {', '.join(absent)}" if absent else None
 
 
+def check_options(name: str, dataset: dict[str, Any]) -> None:
+    """Each benchmark's ``options`` are ones its protocol's evaluator accepts."""
+    from interface.evaluation.tasks import OPTION_KEYS
+
+    for bench, spec in dataset["benchmarks"].items():
+        accepted = OPTION_KEYS[spec["kind"]]
+        for key in spec.get("options") or {}:
+            if key not in accepted:
+                raise InputError(
+                    f"config key datasets.{name}.benchmarks.{bench}.options.{key}: not an option of "
+                    f"{spec['kind']} benchmarks; accepted: {', '.join(sorted(accepted))}"
+                )
+
+
 def check_dataset(name: str, dataset: dict[str, Any], paths: dict[str, Any]) -> None:
     """Check a real dataset's training folder and benchmark locations exist with the expected layout."""
+    check_options(name, dataset)
     if is_synth(dataset):
         for bench in dataset["benchmarks"]:
             benchmark_path(name, dataset, bench, paths)

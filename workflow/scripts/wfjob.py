@@ -1,8 +1,8 @@
 """Run one command of a workflow job with its output in the job's log file.
 
 The child gets the job's thread count (OMP_NUM_THREADS) and GPU environment; SIGTERM and SIGINT
-(Snakemake stopping the job, a scheduler pre-empting it) are passed on to the child so it stops
-too, leaving its resume file for the next attempt.
+(Ctrl-C, Snakemake stopping the job, a scheduler pre-empting it) stop the child too (as SIGTERM),
+leaving its resume file for the next attempt.
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ def run_logged(cmd: Sequence[str], log: str | os.PathLike[str], env: dict[str, s
         handle.flush()
         child = subprocess.Popen(list(cmd), stdout=handle, stderr=subprocess.STDOUT, env=child_env)
 
-        def forward(signum, _frame):
-            child.send_signal(signum)
+        def forward(_signum, _frame):
+            # as SIGTERM: a job inherits SIGINT ignored from Snakemake's job runner, so the child
+            # would not stop on a forwarded SIGINT (Ctrl-C)
+            child.send_signal(signal.SIGTERM)
 
         previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
