@@ -1,0 +1,141 @@
+"""Concurrency (issue 8, item 6): training jobs on one machine at the same time.
+
+* Two jobs on the same dataset folder with distinct run folders finish with identical weights
+  (same config) and leave the dataset folder byte-for-byte unchanged.
+* A second attempt at the SAME run folder while the first is training (same command, e.g. a
+  scheduler's duplicate) is refused or harmless: the run ends exactly as a lone run would.
+* A second attempt with a DIFFERENT config on the same run folder must be refused; it must never
+  silently replace the first run's outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from _util import PYTHON, digests, kill_tree, last_line, smoke_data, start, wait_for, write_run_yaml
+
+#: A user loss that is ArcFace but slow (sleeps per forward pass, costing no CPU), so that a
+#: run lasts long enough for a second process to start while it trains.
+SLOW_LOSS = """
+import time
+from interface.losses.arcface import ArcFace
+from interface.losses.registry import register_loss
+
+
+@register_loss("slow_arcface")
+class SlowArcFace(ArcFace):
+    def forward(self, embeddings, labels):
+        time.sleep(0.4)
+        return super().forward(embeddings, labels)
+"""
+
+
+def slow_plugin(folder) -> str:
+    plugin = folder / "slow_losses.py"
+    plugin.write_text(SLOW_LOSS)
+    return str(plugin)
+
+
+def train_command(config, out) -> list[str]:
+    return [PYTHON, "-m", "interface", "train", "--config", str(config), "--out", str(out)]
+
+
+def finish(proc, timeout: float = 600) -> tuple[int, str]:
+    """Wait for ``proc`` (from _util.start); return (exit code, its output)."""
+    try:
+        proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            kill_tree(proc)
+    return proc.returncode, proc.log_path.read_text(errors="replace")
+
+
+def weights(run):
+    import torch
+
+    return torch.load(run / "model.pt", weights_only=True)
+
+
+def same_weights(a, b) -> bool:
+    import torch
+
+    wa, wb = weights(a), weights(b)
+    return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+@pytest.mark.slow
+def test_two_jobs_on_one_dataset_and_a_duplicate_on_the_same_run_folder(tmp_path):
+    data = smoke_data()
+    before = digests(data, "**/*")
+    config = write_run_yaml(
+        tmp_path / "RUN.yaml",
+        data=str(data),
+        loss="slow_arcface",
+        plugins=[slow_plugin(tmp_path)],
+        max_steps=...,
+        epochs=10,
+        checkpoint_every=1,
+    )
+    first, second = tmp_path / "first", tmp_path / "second"
+    procs = {
+        "first": start(train_command(config, first), tmp_path),
+        "second": start(train_command(config, second), tmp_path),
+    }
+    try:
+        assert wait_for(procs["first"], lambda: (first / "resume.pt").is_file(), timeout=300)
+        procs["duplicate"] = start(train_command(config, first), tmp_path)  # same RUN_DIR, mid-training
+    finally:
+        results = {name: finish(proc) for name, proc in procs.items()}
+    for name in ("first", "second"):
+        code, output = results[name]
+        assert code == 0, f"{name}: {output[-3000:]}"
+    code, output = results["duplicate"]
+    if code != 0:  # refused: one line naming the run folder, nothing else touched
+        assert last_line(output).startswith("error:") and str(first) in last_line(output), output[-3000:]
+    else:  # accepted: it must really have overlapped (resumed mid-run), not found a finished run
+        assert "resumed from" in output, output[-3000:]
+    assert same_weights(first, second), "two identical jobs ran at once and ended with different weights"
+    assert not (first / "resume.pt").exists()
+    info = json.loads((first / "run.json").read_text())
+    assert info["steps"] == 10 * info["steps_per_epoch"]
+    assert [json.loads(x)["loss"] for x in (first / "metrics.jsonl").read_text().splitlines()] == [
+        json.loads(x)["loss"] for x in (second / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert digests(data, "**/*") == before, "training changed its dataset folder"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="TRAINER: no lock on RUN_DIR; before the first checkpoint a second config is not refused",
+)
+@pytest.mark.slow
+def test_a_different_config_on_a_run_folder_in_use_is_refused(tmp_path):
+    common = {
+        "data": str(smoke_data()),
+        "loss": "slow_arcface",
+        "plugins": [slow_plugin(tmp_path)],
+        "batch_size": 4,  # 38 steps per epoch: no epoch-end checkpoint within max_steps
+        "max_steps": 30,
+        "checkpoint_every": 0,  # hence no resume file at all until the run ends (~12 s)
+    }
+    seed0 = write_run_yaml(tmp_path / "seed0.yaml", seed=0, **common)
+    seed1 = write_run_yaml(tmp_path / "seed1.yaml", seed=1, **common)
+    run = tmp_path / "run"
+    first = start(train_command(seed0, run), tmp_path)
+    try:
+        assert wait_for(
+            first,
+            lambda: "decoding" in ((run / "train.log").read_text() if (run / "train.log").is_file() else ""),
+            300,
+        )
+        second = subprocess.run(
+            train_command(seed1, run), cwd=tmp_path, capture_output=True, text=True, timeout=600
+        )
+    finally:
+        code, output = finish(first)
+    assert code == 0, output[-3000:]
+    assert second.returncode != 0, "a second config trained into a run folder that another job was using"
+    assert last_line(second.stderr).startswith("error:") and str(run) in last_line(second.stderr)
+    assert json.loads((run / "run.json").read_text())["seed"] == 0
