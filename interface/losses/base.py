@@ -38,7 +38,7 @@ class Batch:
     embeddings: Tensor  # (B, D) raw embeddings, with gradient
     labels: Tensor  # (B,) int64 class indices in [0, C)
     norms: Tensor  # (B, 1) feature norms |x| (float32/64), with gradient
-    unit_weight: Tensor  # (C, D) row-normalised class weights, with gradient
+    unit_weight: Tensor  # (C, D) row-normalised class weights, with gradient (softmax: raw weights)
 
 
 def sin_from_cos(cos: Tensor) -> Tensor:
