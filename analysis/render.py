@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 from pathlib import Path
 
 from analysis.tables import Cell, Table, cell_text
@@ -117,7 +118,7 @@ def to_latex(table: Table) -> str:
         r"\begin{table}[t]",
         r"\centering",
         rf"\caption{{{latex_escape(table.title)}}}",
-        rf"\label{{tab:{latex_escape(table.slug)}}}",
+        rf"\label{{tab:{re.sub(r'[^A-Za-z0-9-]', '-', table.slug)}}}",  # a label takes no escapes
         r"\begin{tabular}{l" + "r" * len(table.columns) + "}",
         r"\toprule",
         " & ".join(latex_escape(c) for c in [table.index_name, *table.columns]) + r" \\",

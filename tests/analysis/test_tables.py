@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
+import subprocess
 
+import pandas as pd
 import pytest
 from tidy import fixed_table
 
@@ -131,7 +134,6 @@ def test_metric_table_lower_is_better_and_raw_units() -> None:
     x = extra.copy()
     x["metric"] = "xnorm"
     x["value"] = 20.0
-    import pandas as pd
 
     tidy = pd.concat([tidy, extra, x], ignore_index=True)
     summary = summarize(tidy)
@@ -146,3 +148,38 @@ def test_rank_ties_share_rank() -> None:
     cells = [Cell(value=1.0), Cell(value=1.001), Cell(value=0.5), Cell(missing=True)]
     rank_cells(cells, higher=True)
     assert [c.rank for c in cells] == [1, 1, 2, None]  # equal at two decimals
+
+
+@pytest.mark.skipif(
+    shutil.which("pdflatex") is None, reason="needs pdflatex (apt-get install texlive-latex-recommended)"
+)
+def test_latex_compiles_in_a_booktabs_document(table, tmp_path) -> None:
+    from analysis.report_tables import frame_table
+
+    stats = frame_table(
+        pd.DataFrame({"comparison": ["a_b vs c%d"], "p_value": [0.01], "verdict": ["win"]}),
+        "Stats: x_y",
+        "s_t",
+        "comparison",
+        ["difference − baseline ≤ 1"],
+    )
+    doc = "\n".join(
+        [
+            r"\documentclass{article}",
+            r"\usepackage{booktabs}",
+            r"\begin{document}",
+            render.to_latex(table),
+            render.to_latex(stats),
+            r"\end{document}",
+        ]
+    )
+    (tmp_path / "t.tex").write_text(doc, encoding="utf-8")
+    run = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert (tmp_path / "t.pdf").stat().st_size > 1000
