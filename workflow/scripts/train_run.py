@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 from wfgpus import claim_gpus
-from wfjob import job_main, python_module, run_logged
+from wfjob import job_main, run_logged, trainer_command
 from wfruns import absolute_paths
 
 from interface.atomic import atomic_open
@@ -24,14 +24,7 @@ def main(snakemake) -> int:
     spec["threads"] = threads
     with atomic_open(snakemake.output.config, "w", encoding="utf-8") as handle:
         yaml.safe_dump(spec, handle, sort_keys=False)
-    run_dir = str(Path(snakemake.output.model).parent)
-    args = ["train", "--config", snakemake.output.config, "--out", run_dir]
-    if gpus > 1:
-        cmd = python_module(
-            "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", "-m", "interface", *args
-        )
-    else:
-        cmd = python_module("interface", *args)
+    cmd = trainer_command(snakemake.output.config, str(Path(snakemake.output.model).parent), gpus)
     with claim_gpus(gpus) as env:
         return run_logged(cmd, snakemake.log[0], env={**env, "OMP_NUM_THREADS": str(threads)})
 

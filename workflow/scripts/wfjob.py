@@ -57,3 +57,13 @@ def job_main(main: Callable[[Any], int], snakemake: Any) -> int:
             handle.write(message + "\n")
         print(message, file=sys.stderr)
         return 2
+
+
+def trainer_command(run_yaml: str, run_dir: str, gpus: int) -> list[str]:
+    """``python -m interface train``, under torchrun with one process per GPU when ``gpus`` > 1."""
+    args = ["train", "--config", run_yaml, "--out", run_dir]
+    if gpus > 1:
+        return python_module(
+            "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", "-m", "interface", *args
+        )
+    return python_module("interface", *args)
