@@ -59,9 +59,14 @@ def make_figures(
     extras: dict[tuple[str, str], Any],
     bench: dict[str, Any],
     figures_dir: Path,
+    plugins: list[str] | None = None,
 ) -> tuple[list[Figure], list[str], list[dict[str, Any]]]:
-    """Draw every figure family; a family that fails is reported (its error), not fatal to the report."""
+    """Draw every figure family; a family that fails is reported (its error), not fatal to the report.
+
+    ``plugins`` (the config's loss plugins) are imported first, so user losses get geometry figures.
+    """
     from analysis.figures import geometry, learned, toy, training
+    from interface.training.plugins import import_plugins
 
     figures: list[Figure] = []
     problems: list[str] = []
@@ -75,6 +80,8 @@ def make_figures(
             problems.append(f"figure {name}: {type(exc).__name__}: {exc}")
             return
         figures.extend(f for f in (out if isinstance(out, list) else [out]) if f is not None)
+
+    attempt("plugins", lambda: import_plugins(list(plugins or [])))
 
     def learned_family() -> list[Figure | None]:
         separation.extend(learned.centre_separation(runs))
@@ -163,7 +170,9 @@ def build_report(
     extras = cached_extras(cache_dir, config, {r.run_id: r.dataset for r in runs}, data_dir)
     for key, saved in score_extras(score_jsons).items():  # keys the evaluator saved itself win
         extras[key] = {**extras.get(key, {}), **saved}
-    figures, problems, separation = make_figures(table, runs, extras, bench, figures_dir)
+    workflow_config = config.get("config") if isinstance(config.get("config"), dict) else config
+    plugins = workflow_config.get("plugins") if isinstance(workflow_config.get("plugins"), list) else []
+    figures, problems, separation = make_figures(table, runs, extras, bench, figures_dir, plugins)
     sheets = copy_contact_sheets(data_dir, figures_dir)
     wall = table.drop_duplicates("run_id")["wall_time_s"]
     context = {

@@ -125,3 +125,12 @@ def test_run_metadata_ignores_logged_numbers_under_identity_keys(tmp_path: Path)
     )
     meta = run_metadata(rid, tmp_path / rid)
     assert meta["loss"] == "arcface" and meta["wall_time_s"] == 3.5 and math.isnan(meta["images_per_s"])
+
+
+def test_cli_bad_folder_is_one_line_error(tmp_path: Path, capsys) -> None:
+    afile = tmp_path / "scores"
+    afile.write_text("not a folder")
+    assert main(["--scores", str(afile), "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--scores" in err and "expected a folder" in err
+    assert not (tmp_path / "o.csv").exists()

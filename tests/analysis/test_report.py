@@ -96,3 +96,27 @@ def test_bad_config_is_one_line_error(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "c.json" in err and "JSON object" in err
     assert report.main(["--scores", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "r")]) == 2
+
+
+def test_config_plugins_are_imported_before_the_figures(
+    tmp_path: Path, no_heavy_figures, monkeypatch
+) -> None:
+    import interface.training.plugins as plugins_module
+
+    seen = []
+    monkeypatch.setattr(plugins_module, "import_plugins", lambda names: seen.append(names))
+    tidy = tmp_path / "scores.csv"
+    tidy.write_text(",".join(collect.TIDY_COLUMNS) + "\n")
+    (tmp_path / "c.json").write_text(
+        '{"config": {"plugins": ["my_losses.py"]}, "runs": [], "benchmarks": {}}'
+    )
+    report.build_report(tidy, None, None, None, tmp_path / "c.json", tmp_path / "report")
+    assert seen == [["my_losses.py"]]
+
+
+def test_a_broken_plugin_is_listed_not_fatal(tmp_path: Path, no_heavy_figures) -> None:
+    tidy = tmp_path / "scores.csv"
+    tidy.write_text(",".join(collect.TIDY_COLUMNS) + "\n")
+    (tmp_path / "c.json").write_text('{"config": {"plugins": ["/nonexistent/plugin.py"]}}')
+    html = report.build_report(tidy, None, None, None, tmp_path / "c.json", tmp_path / "report").read_text()
+    assert "figure plugins: InputError" in html and "/nonexistent/plugin.py" in html
