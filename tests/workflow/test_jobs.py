@@ -94,3 +94,13 @@ def test_run_logged_appends_command_and_output_and_returns_exit_code(tmp_path):
     lines = log.read_text().splitlines()
     assert lines[0].startswith("$ X=hello ") and lines[1] == "hello"
     assert lines[2].startswith("$ ") and lines[3] == "again"
+
+
+def test_trainer_runs_in_one_process_or_under_torchrun_with_one_process_per_gpu():
+    one = wfjob.trainer_command("r/RUN.yaml", "r", gpus=1)
+    assert one == [sys.executable, "-m", "interface", "train", "--config", "r/RUN.yaml", "--out", "r"]
+    assert wfjob.trainer_command("r/RUN.yaml", "r", gpus=0) == one
+    four = wfjob.trainer_command("r/RUN.yaml", "r", gpus=4)
+    assert four[:3] == [sys.executable, "-m", "torch.distributed.run"]
+    assert four[3:5] == ["--standalone", "--nproc_per_node=4"]
+    assert four[5:] == ["-m", "interface", "train", "--config", "r/RUN.yaml", "--out", "r"]
