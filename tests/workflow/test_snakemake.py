@@ -90,3 +90,15 @@ def test_both_ways_of_adding_a_loss_join_the_same_dag(tmp_path):
         assert f"results/scores/{run_id}/synth_lfw.json" in out
     collect_inputs = out.split("rule collect:", 1)[1].split("output:", 1)[0]
     assert all(run_id in collect_inputs for run_id in runs.values())
+
+
+@pytest.mark.slow
+def test_bench_target_runs_every_benchmark_command_in_one_job(tmp_path):
+    from interface.bench.cli import BENCHMARKS
+
+    result = snakemake(tmp_path, "-n", "bench")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    assert job_counts(out) == {"bench": 1}
+    for name in BENCHMARKS:
+        assert f"results/bench/{name}.json" in out
