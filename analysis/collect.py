@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.runinfo import run_metadata
+from analysis.runinfo import as_float, run_metadata
 from interface.atomic import atomic_path
 from interface.errors import InputError, cli_main
 
@@ -93,13 +93,6 @@ def _fold_values(extra: Any) -> list[float]:
     return []
 
 
-def _num(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def score_rows(path: Path, run_id: str, meta: dict[str, Any]) -> list[dict[str, Any]]:
     """Tidy rows of one score JSON; a bad file gives one row with ``status`` naming the problem."""
     benchmark = path.stem
@@ -117,8 +110,8 @@ def score_rows(path: Path, run_id: str, meta: dict[str, Any]) -> list[dict[str, 
         {
             **base,
             "metric": str(r["metric"]),
-            "value": _num(r["value"]),
-            "n": _num(r.get("n")),
+            "value": as_float(r["value"]),
+            "n": as_float(r.get("n")),
             "evaluator": evaluator,
             "status": status,
         }

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.figures.common import Figure
-from analysis.runinfo import Run
+from analysis.runinfo import Run, run_folder
 from analysis.stats import valid_rows
 
 
@@ -96,11 +96,14 @@ def merge_runs(from_table: list[Run], declared: list[Run], runs_dir: Path | None
     known = {r.run_id: r for r in from_table}
     for run in declared:
         if run.run_id not in known:
-            folder = (
-                runs_dir / run.run_id if runs_dir is not None and (runs_dir / run.run_id).is_dir() else None
-            )
             known[run.run_id] = Run(
-                run.run_id, run.dataset, run.backbone, run.loss, run.setting, run.seed, folder
+                run.run_id,
+                run.dataset,
+                run.backbone,
+                run.loss,
+                run.setting,
+                run.seed,
+                run_folder(runs_dir, run.run_id),
             )
     return [known[k] for k in sorted(known)]
 

@@ -73,7 +73,8 @@ def read_run_json(run_dir: Path) -> dict[str, Any] | None:
     return data
 
 
-def _float_or_nan(value: Any) -> float:
+def as_float(value: Any) -> float:
+    """``float(value)``, or NaN when it is missing or not a number."""
     try:
         out = float(value)
     except (TypeError, ValueError):
@@ -110,8 +111,8 @@ def run_metadata(run_id: str, run_dir: Path | None) -> dict[str, Any]:
         is_seed = isinstance(value, int) and not isinstance(value, bool)
         if is_seed if field == "seed" else isinstance(value, str) and bool(value):
             meta[field] = value
-    meta["wall_time_s"] = _float_or_nan(find_key(info, WALL_TIME_KEYS))
-    meta["images_per_s"] = _float_or_nan(find_key(info, IMAGES_PER_S_KEYS))
+    meta["wall_time_s"] = as_float(find_key(info, WALL_TIME_KEYS))
+    meta["images_per_s"] = as_float(find_key(info, IMAGES_PER_S_KEYS))
     meta["run_status"] = "ok"
     return meta
 
@@ -138,12 +139,12 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 def stat_value(record: dict[str, Any], name: str) -> float:
     """``record[name]`` as float, also accepting a prefixed key (``loss/theta_y_mean``, ``stats.x``); NaN if absent."""
     if name in record:
-        return _float_or_nan(record[name])
+        return as_float(record[name])
     for key, value in record.items():
         if key.endswith(("/" + name, "." + name, "_" + name)):
-            return _float_or_nan(value)
+            return as_float(value)
     nested = find_key(record, (name,))
-    return _float_or_nan(nested)
+    return as_float(nested)
 
 
 @dataclass(frozen=True)
@@ -163,14 +164,17 @@ class Run:
         return (self.loss, self.setting)
 
 
+def run_folder(runs_dir: Path | None, run_id: str) -> Path | None:
+    """``runs_dir/run_id`` when that folder exists, else None."""
+    return runs_dir / run_id if runs_dir is not None and (runs_dir / run_id).is_dir() else None
+
+
 def runs_from_table(table: Any, runs_dir: Path | None) -> list[Run]:
     """One :class:`Run` per distinct ``run_id`` of the tidy table (sorted), with its folder if present."""
     out = []
     for run_id, grp in table.groupby("run_id", sort=True):
         row = grp.iloc[0]
-        folder = (
-            runs_dir / str(run_id) if runs_dir is not None and (runs_dir / str(run_id)).is_dir() else None
-        )
+        folder = run_folder(runs_dir, str(run_id))
         seed = None if row["seed"] is None or str(row["seed"]) in ("", "<NA>", "nan") else int(row["seed"])
         out.append(
             Run(
