@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import DROPPED, FAILED
-from fakes import BENCHES, METHODS, N_FOLDS, SEEDS, accuracy, run_id
+from analysis_fakes import BENCHES, DROPPED, FAILED, METHODS, N_FOLDS, SEEDS, accuracy, run_id
 
 from analysis.collect import FOLD_METRIC, TIDY_COLUMNS, collect, main, read_tidy
 from analysis.runinfo import parse_run_id, run_metadata
@@ -130,7 +129,10 @@ def test_run_metadata_ignores_logged_numbers_under_identity_keys(tmp_path: Path)
 def test_cli_bad_folder_is_one_line_error(tmp_path: Path, capsys) -> None:
     afile = tmp_path / "scores"
     afile.write_text("not a folder")
-    assert main(["--scores", str(afile), "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "o.csv")]) == 2
+    assert (
+        main(["--scores", str(afile), "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "o.csv")])
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--scores" in err and "expected a folder" in err
     assert not (tmp_path / "o.csv").exists()

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import DROPPED, FAILED
-from fakes import NEVER_RUN, run_id
+from analysis_fakes import DROPPED, FAILED, NEVER_RUN, run_id
+from analysis_tidy import fixed_table
 
 from analysis import collect, report
 from analysis.figures import geometry, toy
@@ -70,11 +70,6 @@ def test_empty_table_still_renders(tmp_path: Path, no_heavy_figures) -> None:
 
 
 def test_partial_table_lists_missing_cells(tmp_path: Path, no_heavy_figures) -> None:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from tidy import fixed_table
-
     tidy = tmp_path / "scores.csv"
     collect.write_tidy(fixed_table(), tidy)
     index = report.build_report(tidy, None, None, None, None, tmp_path / "report")

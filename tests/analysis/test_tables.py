@@ -10,7 +10,7 @@ import subprocess
 
 import pandas as pd
 import pytest
-from tidy import fixed_table
+from analysis_tidy import fixed_table
 
 from analysis import render
 from analysis.metrics import primary_metrics

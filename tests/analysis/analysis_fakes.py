@@ -70,6 +70,11 @@ def score_doc(rid: str, benchmark: str, kind: str, loss: str, seed: int) -> dict
     }
 
 
+# the run whose training failed (no run.json, no scores) and the one missing score file
+FAILED = run_id("softmax", "", 2)
+DROPPED = (run_id("arcface", "m=0.5", 1), "synth_ijb")
+
+
 def write_results(
     root: Path,
     *,
