@@ -36,6 +36,7 @@ from analysis.report_inputs import (
     missing_report,
     read_json_dir,
     run_index,
+    run_plugins,
     score_extras,
 )
 from analysis.report_tables import anchors_view, build_tables, stats_tables
@@ -63,7 +64,8 @@ def make_figures(
 ) -> tuple[list[Figure], list[str], list[dict[str, Any]]]:
     """Draw every figure family; a family that fails is reported (its error), not fatal to the report.
 
-    ``plugins`` (the config's loss plugins) are imported first, so user losses get geometry figures.
+    ``plugins`` (the loss plugins of the config and of every run) are imported first, so user
+    losses get geometry figures too.
     """
     from analysis.figures import geometry, learned, toy, training
     from interface.training.plugins import import_plugins
@@ -172,6 +174,7 @@ def build_report(
         extras[key] = {**extras.get(key, {}), **saved}
     workflow_config = config.get("config") if isinstance(config.get("config"), dict) else config
     plugins = workflow_config.get("plugins") if isinstance(workflow_config.get("plugins"), list) else []
+    plugins = list(dict.fromkeys([*map(str, plugins), *run_plugins(runs)]))
     figures, problems, separation = make_figures(table, runs, extras, bench, figures_dir, plugins)
     sheets = copy_contact_sheets(data_dir, figures_dir)
     wall = table.drop_duplicates("run_id")["wall_time_s"]

@@ -15,8 +15,9 @@ from typing import Any
 import pandas as pd
 
 from analysis.figures.common import Figure
-from analysis.runinfo import Run, run_folder
+from analysis.runinfo import Run, read_run_json, run_folder
 from analysis.stats import valid_rows
+from interface.errors import InputError
 
 
 def read_json_dir(folder: Path | None) -> dict[str, Any]:
@@ -207,3 +208,18 @@ def figure_views(figures: list[Figure], out_dir: Path) -> list[dict[str, str]]:
         }
         for f in figures
     ]
+
+
+def run_plugins(runs: list[Run]) -> list[str]:
+    """Loss plugins (module names or .py paths) listed in the runs' run.json ``config.plugins``."""
+    out: list[str] = []
+    for run in runs:
+        try:
+            info = read_run_json(run.dir) if run.dir else None
+        except InputError:
+            continue
+        config = info.get("config") if isinstance(info, dict) else None
+        plugins = config.get("plugins") if isinstance(config, dict) else None
+        if isinstance(plugins, list):
+            out += [str(p) for p in plugins if str(p) not in out]
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -102,11 +103,15 @@ def test_config_plugins_are_imported_before_the_figures(
     monkeypatch.setattr(plugins_module, "import_plugins", lambda names: seen.append(names))
     tidy = tmp_path / "scores.csv"
     tidy.write_text(",".join(collect.TIDY_COLUMNS) + "\n")
-    (tmp_path / "c.json").write_text(
-        '{"config": {"plugins": ["my_losses.py"]}, "runs": [], "benchmarks": {}}'
+    rid = run_id("hostmargin", "m=0.25", 0)
+    (tmp_path / "runs" / rid).mkdir(parents=True)
+    (tmp_path / "runs" / rid / "run.json").write_text(
+        json.dumps({"config": {"plugins": ["host.py", "my_losses.py"]}})
     )
-    report.build_report(tidy, None, None, None, tmp_path / "c.json", tmp_path / "report")
-    assert seen == [["my_losses.py"]]
+    config = {"config": {"plugins": ["my_losses.py"]}, "runs": [{"run_id": rid, "loss": "hostmargin"}]}
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    report.build_report(tidy, tmp_path / "runs", None, None, tmp_path / "c.json", tmp_path / "report")
+    assert seen == [["my_losses.py", "host.py"]]  # the config's, then each run's, once each
 
 
 def test_a_broken_plugin_is_listed_not_fatal(tmp_path: Path, no_heavy_figures) -> None:
