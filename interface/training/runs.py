@@ -72,7 +72,7 @@ def run_info(trainer: Trainer, wall_time_s: float) -> dict[str, Any]:
         "train_time_s": trainer.train_time,
         "train_cpu_time_s": trainer.train_cpu_time,
         "images_per_s": images / max(trainer.train_time, 1e-9),
-        "final_loss": next((m["loss"] for m in reversed(trainer.metrics)), None),
+        "final_loss": next((m["loss"] for m in reversed(trainer.metrics) if m["loss"] is not None), None),
         "device": device_description(trainer.device, trainer.ctx.world),
         "git_revision": git_revision(),
         "versions": library_versions(),

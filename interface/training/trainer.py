@@ -42,6 +42,7 @@ from interface.training.checkpoint import (
 from interface.training.config import RunConfig
 from interface.training.data import open_records, open_training_data
 from interface.training.distributed import Context, all_max, all_mean, setup, teardown
+from interface.training.lock import RunLock
 from interface.training.optim import SGD
 from interface.training.plugins import import_plugins
 from interface.training.schedule import Schedule
@@ -311,7 +312,10 @@ class Trainer:
             "nonfinite_steps": self.nonfinite_total,
         }
         record.update({k: float(v) for k, v in getattr(self.loss, "last_stats", {}).items()})
-        self.metrics.append(record)
+        # strict JSON in metrics.jsonl: a non-finite value (all steps skipped, fp16 overflow) is null
+        self.metrics.append(
+            {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in record.items()}
+        )
         if self.ctx.is_main:
             bar.set_postfix(loss=f"{mean:.4f}", img_s=f"{record['images_per_s']:.0f}", refresh=False)
             log.info(
@@ -426,6 +430,15 @@ def train(config: RunConfig, out_dir: str | Path) -> dict[str, Any]:
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     import_plugins(config.plugins)
+    lock = RunLock(out_dir) if ctx.is_main else None
+    try:
+        return _train_locked(config, out_dir, ctx)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train_locked(config: RunConfig, out_dir: Path, ctx: Context) -> dict[str, Any]:
     finished = runs.finished_run(out_dir, config)
     if finished is not None:
         log.info("%s already holds this finished run; nothing to do", out_dir)

@@ -219,6 +219,8 @@ def test_nonfinite_losses_are_skipped_then_stop_the_run(make_config, tmp_path):
     with pytest.raises(TrainingDivergedError, match=r"step 5: 3 consecutive non-finite"):
         train(config, tmp_path / "run")
     assert not (tmp_path / "run" / "model.pt").exists()
+    lines = (tmp_path / "run" / "train.log").read_text()
+    assert "step 4/10" in lines and "loss nan" in lines
     config = make_config(loss="nan_gradient", plugins=[str(plugin)], max_nonfinite=2, max_steps=10)
     with pytest.raises(
         TrainingDivergedError, match=r"step 2: 2 consecutive non-finite losses or gradients.*grad norm nan"
@@ -296,3 +298,21 @@ def test_decoded_cache_file_is_written_once_and_reused(make_config, tmp_path):
         train(make_config(max_steps=2, cache_dir=str(cache)), tmp_path / "d")["decoded_cache_file"]
         == "written"
     )
+
+
+def test_a_run_folder_in_use_is_refused(make_config, tmp_path):
+    """Another process holding RUN_DIR/.lock (here: another open file description) blocks a second trainer."""
+    import fcntl
+    import os
+
+    run = tmp_path / "run"
+    run.mkdir()
+    fd = os.open(run / ".lock", os.O_RDWR | os.O_CREAT)
+    os.write(fd, b"4242\n")
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(InputError, match=r"run folder in use by another training process \(pid 4242\)"):
+            train(make_config(max_steps=1), run)
+    finally:
+        os.close(fd)
+    assert train(make_config(max_steps=1), run)["steps"] == 1  # free again: trains
