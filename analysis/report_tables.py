@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis import render
@@ -44,7 +45,7 @@ def text_cell(value: Any, digits: int = 4) -> Cell:
     """A never-ranked cell showing ``value`` as text (floats to ``digits`` significant digits; NaN "n/a")."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return Cell(text="n/a")  # not computable (e.g. a test on one pair), not a missing result
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         return Cell(text="yes" if value else "no")
     if isinstance(value, float):
         return Cell(text=f"{value:.{digits}g}")

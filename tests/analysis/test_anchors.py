@@ -73,3 +73,15 @@ def test_match_only_same_dataset_and_backbone() -> None:
     assert not far["within"].any()
     assert match_published(summary("synthface", "tiny", "synth_ijb", 0.9)).empty
     assert match_published(summary("ms1mv2", "iresnet18", "ijbc", 0.9)).empty  # backbone differs
+
+
+def test_matched_anchors_render_with_yes_no(tmp_path) -> None:
+    from analysis.report_tables import anchors_view
+
+    summary_df = summary("ms1mv2", "iresnet100", "ijbc", 0.9520)
+    view = anchors_view(summary_df, tmp_path, tmp_path)
+    html = view["table"]["html"]
+    assert (
+        "95.6" in html and ">yes<" in html and ">no<" in html
+    )  # 95.20: within 1.0 of 95.6 and 96.03, not of 96.28+
+    assert view["n_published"] == len(load_published()) and (tmp_path / "published.csv").is_file()
