@@ -36,6 +36,7 @@ class Cell:
     rank: int | None = None
     missing: bool = False
     text: str | None = None  # free text shown instead of the number (statistics tables)
+    few_seeds: bool = False  # fewer seeds than the table's fullest cell: the count is shown
 
 
 @dataclass
@@ -62,7 +63,8 @@ def scale(metric: str) -> float:
 
 
 def cell_text(cell: Cell, pm: str = "±", dash: str = "—") -> str:
-    """``mean ± sd`` at :data:`DECIMALS` places; ``mean`` alone for one seed; ``dash`` when missing."""
+    """``mean ± sd`` at :data:`DECIMALS` places; ``mean`` alone for one seed; ``dash`` when missing;
+    ``(n=k)`` appended when the cell has fewer seeds than the table's fullest cell."""
     if cell.missing:
         return dash
     if cell.text is not None:
@@ -72,7 +74,16 @@ def cell_text(cell: Cell, pm: str = "±", dash: str = "—") -> str:
     text = f"{cell.value:.{DECIMALS}f}"
     if cell.sd is not None and math.isfinite(cell.sd):
         text += f" {pm} {cell.sd:.{DECIMALS}f}"
+    if cell.few_seeds:
+        text += f" (n={cell.n})"
     return text
+
+
+def mark_few_seeds(cells: list[Cell]) -> None:
+    """Flag cells averaged over fewer seeds than the fullest cell (a failed seed must be visible)."""
+    full = max((c.n for c in cells if not c.missing), default=0)
+    for c in cells:
+        c.few_seeds = not c.missing and c.n < full
 
 
 def rank_cells(cells: list[Cell], higher: bool | None) -> None:
@@ -131,13 +142,15 @@ def main_table(
             Cell(value=float(np.mean(vals)), n=min(c.n for c in cells)) if full else Cell(missing=True)
         )
         rows.append((method_label(*m), cells))
+    mark_few_seeds([c for _, cells in rows for c in cells[:-1]])
     for j, b in enumerate(benchmarks):
         rank_cells([r[1][j] for r in rows], higher_is_better(heads.get(b, "")))
     directions = {higher_is_better(heads.get(b, "")) for b in benchmarks}
     if len(directions) == 1:
         rank_cells([r[1][-1] for r in rows], directions.pop())
     notes = [
-        "Mean ± sample sd over seeds, in percent; bold = best, underlined = second best per column.",
+        "Mean ± sample sd over seeds, in percent; bold = best, underlined = second best per column; "
+        "(n=k): only k seeds scored.",
         "Average = mean of the benchmark columns, shown only when every benchmark is present.",
     ]
     return Table(title=title, index_name="Method", columns=columns, rows=rows, notes=notes, slug=slug)
@@ -155,6 +168,7 @@ def metric_table(
     rows = [
         (method_label(*m), [_cell(summary, m, benchmark, k) for k in metrics]) for m in method_order(methods)
     ]
+    mark_few_seeds([c for _, cells in rows for c in cells])
     for j, k in enumerate(metrics):
         rank_cells([r[1][j] for r in rows], higher_is_better(k))
     notes = ["Mean ± sd over seeds; fractions in percent, xnorm and threshold raw; eer: lower is better."]

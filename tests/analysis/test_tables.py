@@ -45,8 +45,9 @@ def test_values_order_and_missing(table) -> None:
     # average of the two benchmark means; 97.075 is not exact in binary, so format it the same way
     assert t["arcface (m=0.5)"] == ["95.10 ± 0.14", "99.05 ± 0.07", f"{(95.10 + 99.05) / 2:.2f}"]
     assert t["cosface (m=0.35)"] == ["96.10 ± 0.14", "98.85 ± 0.07", "97.47"]
-    assert t["interface (variant=dd)"] == ["95.50", "99.25 ± 0.07", "97.38"]  # one ijbc seed: no sd
-    assert t["softmax (default)"] == ["—", "97.00", "—"]  # missing cell and therefore no average
+    # one ijbc seed: no sd, and the seed count is shown (the other cells have two)
+    assert t["interface (variant=dd)"] == ["95.50 (n=1)", "99.25 ± 0.07", "97.38"]
+    assert t["softmax (default)"] == ["—", "97.00 (n=1)", "—"]  # missing cell and therefore no average
     assert table.missing_cells() == [
         ("softmax (default)", "ijbc (tar_at_far_1e-04)"),
         ("softmax (default)", "Average"),
@@ -70,7 +71,7 @@ def test_html_bold_and_underline_cells(table) -> None:
         '<td class="best"><strong>96.10 ± 0.14</strong></td><td>98.85 ± 0.07</td>'
     )
     assert rows["interface (variant=dd)"] == (
-        '<td class="second"><u>95.50</u></td>'
+        '<td class="second"><u>95.50 (n=1)</u></td>'
         '<td class="best"><strong>99.25 ± 0.07</strong></td>'
         '<td class="second"><u>97.38</u></td>'
     )
@@ -84,7 +85,7 @@ def test_markdown(table) -> None:
     header = md.index("| Method | ijbc (tar_at_far_1e-04) | lfw (accuracy) | Average |")
     assert md[header + 1] == "|---|---:|---:|---:|"
     assert md[header + 3] == "| cosface (m=0.35) | **96.10 ± 0.14** | 98.85 ± 0.07 | **97.47** |"
-    assert md[header + 4] == "| softmax (default) | — | 97.00 | — |"
+    assert md[header + 4] == "| softmax (default) | — | 97.00 (n=1) | — |"
 
 
 def test_latex_booktabs_structure(table) -> None:
@@ -104,10 +105,10 @@ def test_latex_booktabs_structure(table) -> None:
     assert all(line.count("&") == 3 and line.endswith(r"\\") for line in body)
     assert r"cosface (m=0.35) & \textbf{96.10 $\pm$ 0.14} & 98.85 $\pm$ 0.07 & \textbf{97.47} \\" in tex
     assert (
-        r"interface (variant=dd) & \underline{95.50} & \textbf{99.25 $\pm$ 0.07} & \underline{97.38} \\"
+        r"interface (variant=dd) & \underline{95.50 (n=1)} & \textbf{99.25 $\pm$ 0.07} & \underline{97.38} \\"
         in tex
     )
-    assert r"softmax (default) & -- & 97.00 & -- \\" in tex
+    assert r"softmax (default) & -- & 97.00 (n=1) & -- \\" in tex
     assert "±" not in tex and "—" not in tex  # pdflatex-safe
 
 
@@ -141,7 +142,7 @@ def test_metric_table_lower_is_better_and_raw_units() -> None:
     t = metric_table(summary, methods, "lfw", ["accuracy", "eer", "xnorm"], "lfw", "lfw")
     ranks = {label: [c.rank for c in cells] for label, cells in t.rows}
     assert ranks["interface (variant=dd)"] == [1, 1, None]  # lowest eer is best; xnorm never ranked
-    assert texts(t)["softmax (default)"][2] == "20.00"  # raw, not percent
+    assert texts(t)["softmax (default)"][2] == "20.00 (n=1)"  # raw, not percent; one seed
 
 
 def test_rank_ties_share_rank() -> None:
