@@ -35,7 +35,8 @@ PROFILE = REPO / "workflow" / "profiles" / "default"
 TIMING_COLUMNS = ("wall_time_s", "images_per_s")
 
 _SESSION_ROOT = Path(tempfile.mkdtemp(prefix="reliability-"))
-atexit.register(shutil.rmtree, _SESSION_ROOT, ignore_errors=True)
+if not os.environ.get("RELIABILITY_KEEP"):  # set it to keep the working folders for a post-mortem
+    atexit.register(shutil.rmtree, _SESSION_ROOT, ignore_errors=True)
 
 
 def session_dir(name: str) -> Path:
@@ -179,15 +180,18 @@ def audit_log(workdir: Path) -> list[list[str]]:
     return [line.split("\t") for line in text.splitlines() if line]
 
 
-def score_table(workdir: Path) -> str:
+def score_table(workdir: Path, scores_only: bool = False) -> str:
     """results/tables/scores.csv of ``workdir`` as text, without the timing columns.
 
     Wall time and images/s are joined from run.json: they measure the machine and legitimately
-    differ between two runs; every other byte of the table must not.
+    differ between two runs; every other byte of the table must not. ``scores_only`` keeps the
+    rows whose status is "ok" (drops the rows collect adds for missing or unreadable files).
     """
     import pandas as pd
 
     table = pd.read_csv(workdir / "results" / "tables" / "scores.csv", dtype=str, keep_default_na=False)
+    if scores_only:
+        table = table[table["status"] == "ok"]
     return table.drop(columns=[c for c in TIMING_COLUMNS if c in table.columns]).to_csv(index=False)
 
 
@@ -333,8 +337,11 @@ def _check_file(path: Path) -> None:
             img.verify()
     elif suffix == ".svg":
         ET.parse(path)
-    elif suffix == ".html" and not path.read_text(encoding="utf-8").rstrip().endswith("</html>"):
-        raise ValueError("does not end with </html>")
+    elif suffix == ".html":
+        text = path.read_text(encoding="utf-8").strip()
+        whole_document = text[:15].lower().startswith(("<!doctype", "<html"))
+        if whole_document and not text.endswith("</html>"):  # (fragments are tables for inclusion)
+            raise ValueError("does not end with </html>")
     elif suffix in (".yaml", ".yml"):
         import yaml
 

