@@ -205,7 +205,7 @@ def build_report(
             name: (flatten(doc) if not isinstance(doc, str) else [("error", doc)])
             for name, doc in bench.items()
         },
-        "runs": run_index(runs, table, out),
+        "runs": run_index(runs, table, out, runs_dir.parent if runs_dir else None, score_jsons),
         "scores_csv": str(scores),
         "n_rows": len(table),
         "css": resources.files("analysis").joinpath("report.css").read_text(encoding="utf-8"),

@@ -169,19 +169,41 @@ def dataset_summaries(data_dir: Path | None) -> list[dict[str, Any]]:
     return out
 
 
-def run_index(runs: list[Run], table: pd.DataFrame, out_dir: Path) -> list[dict[str, Any]]:
-    """One entry per run: identity, status, time and relative links to its config, metrics and log files."""
+RUN_FILES = ("RUN.yaml", "run.json", "metrics.jsonl", "train.log")
+
+
+def run_files(run: Run, results_dir: Path | None, score_jsons: Path | None) -> list[Path]:
+    """A run's config, metadata, metrics and log, the workflow's per-rule logs
+    (``results/logs/<rule>/<run_id>.log``) and its score JSONs, those that exist."""
+    files = [run.dir / name for name in RUN_FILES] if run.dir is not None else []
+    if results_dir is not None:
+        files += sorted((results_dir / "logs").glob(f"*/{run.run_id}.log"))
+    if score_jsons is not None:
+        files += sorted((score_jsons / run.run_id).glob("*.json"))
+    return [f for f in files if f.is_file()]
+
+
+def run_index(
+    runs: list[Run],
+    table: pd.DataFrame,
+    out_dir: Path,
+    results_dir: Path | None = None,
+    score_jsons: Path | None = None,
+) -> list[dict[str, Any]]:
+    """One entry per run: identity, status, time and relative links to its config, metrics, logs and scores."""
     status = table.groupby("run_id")["status"].agg(
         lambda s: "ok" if (s == "ok").all() else "; ".join(sorted(set(s)))
     )
     meta = table.drop_duplicates("run_id").set_index("run_id")
     out = []
     for run in runs:
-        links = []
-        if run.dir is not None:
-            for name in ("run.json", "config.yaml", "run.yaml", "RUN.yaml", "metrics.jsonl", "train.log"):
-                if (run.dir / name).is_file():
-                    links.append({"name": name, "href": os.path.relpath(run.dir / name, out_dir)})
+        links = [
+            {
+                "name": f"{f.parent.name} log" if f.parent.parent.name == "logs" else f.name,
+                "href": os.path.relpath(f, out_dir),
+            }
+            for f in run_files(run, results_dir, score_jsons)
+        ]
         wall = meta.loc[run.run_id, "wall_time_s"] if run.run_id in meta.index else math.nan
         ips = meta.loc[run.run_id, "images_per_s"] if run.run_id in meta.index else math.nan
         out.append(

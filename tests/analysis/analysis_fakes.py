@@ -104,6 +104,8 @@ def write_results(
             }
             (rdir / "run.json").write_text(json.dumps(info))
             (rdir / "train.log").write_text("ok\n")
+            (root / "logs" / "train").mkdir(parents=True, exist_ok=True)  # the workflow's per-rule log
+            (root / "logs" / "train" / f"{rid}.log").write_text("ok\n")
             lines = []
             for step in range(0, 50, 10):
                 rec = {

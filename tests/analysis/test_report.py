@@ -45,7 +45,8 @@ def test_full_report_contents(built: Path) -> None:
     assert "contact_sheet_synthface.png" in html and "toy_embeddings.png" in html and "mhat.png" in html
     # offline and script-free
     assert "<script" not in html and not re.search(r'(src|href)="(https?:)?//', html)
-    # links to run configs and logs resolve
+    # links to run configs, logs and score files resolve
+    assert ">run.json</a>" in html and ">synth_lfw.json</a>" in html and ">train log</a>" in html
     for href in re.findall(r'<a href="([^"#]+)"', html):
         assert (built / href).resolve().is_file(), href
     for stem in ("main__synthface__tiny", "wins", "comparisons", "bench__synthface__tiny__synth_lfw"):
