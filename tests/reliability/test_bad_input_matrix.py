@@ -480,8 +480,6 @@ KNOWN_DEFECTS = {
     "evaluate_out_not_writable": "LEAD interface/errors.py:cli_main lets NotADirectoryError escape",
     "synth_out_not_writable": "LEAD interface/errors.py:cli_main lets NotADirectoryError escape",
     "collect_out_not_writable": "LEAD interface/errors.py:cli_main lets NotADirectoryError escape",
-    "plugin_with_syntax_error": "TRAINER import_plugins catches only ImportError",
-    "plugin_raising_at_import": "TRAINER import_plugins catches only ImportError",
     "pack_image_of_wrong_size": "DATA pack names the output folder, tqdm closes after the error line",
     "collect_scores_folder_missing": "REPORT collect writes an empty table for a missing --scores folder",
 }

@@ -113,10 +113,6 @@ def test_two_jobs_on_one_dataset_and_a_duplicate_on_the_same_run_folder(tmp_path
     assert saved["images"].shape[0] == saved["labels"].shape[0] == info["num_images"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TRAINER: no lock on RUN_DIR; before the first checkpoint a second config is not refused",
-)
 @pytest.mark.slow
 def test_a_different_config_on_a_run_folder_in_use_is_refused(tmp_path):
     common = {
