@@ -22,7 +22,7 @@ import pandas as pd
 
 from analysis.cached import cached_extras
 from analysis.collect import read_tidy
-from analysis.environment import code_revision, environment
+from analysis.environment import environment
 from analysis.figures.common import Figure
 from analysis.figures.training import flatten
 from analysis.metrics import method_label
@@ -44,6 +44,7 @@ from analysis.runinfo import Run, runs_from_table
 from analysis.stats import summarize
 from interface.atomic import atomic_open
 from interface.errors import InputError, cli_main
+from interface.training.provenance import git_revision
 
 log = logging.getLogger(__name__)
 FIGURE_FAMILIES = {
@@ -180,7 +181,7 @@ def build_report(
     wall = table.drop_duplicates("run_id")["wall_time_s"]
     context = {
         "generated": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-        "revision": code_revision(Path(__file__).resolve().parent.parent),
+        "revision": git_revision(),
         "environment": environment(),
         "config_json": json.dumps(config, indent=2, sort_keys=True, default=str) if config else "",
         "matrix": matrix_view(runs, benchmarks),
