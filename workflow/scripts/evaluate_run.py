@@ -21,9 +21,12 @@ def main(snakemake) -> int:
     entries = [
         {**spec, "out": out} for spec, out in zip(snakemake.params.benchmarks, snakemake.output, strict=True)
     ]
-    out_dir = Path(entries[0]["out"]).parent
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, listing = tempfile.mkstemp(prefix=".benchmarks.", suffix=".json", dir=out_dir)
+    Path(entries[0]["out"]).parent.mkdir(parents=True, exist_ok=True)
+    # the listing lives in the job's temp folder, never beside the scores: a job killed here must
+    # not leave a JSON that the table collector would read as a benchmark
+    fd, listing = tempfile.mkstemp(
+        prefix="benchmarks.", suffix=".json", dir=snakemake.resources.get("tmpdir")
+    )
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(entries, handle, indent=2)
