@@ -108,6 +108,7 @@ def test_run_config_is_accepted_by_the_trainers_own_config_check(tmp_path):
     assert parsed.loss == "interface" and parsed.loss_params == {"variant": "dd", "alpha": 0.2}
     assert parsed.seed == 1 and parsed.backbone == "tiny" and parsed.input_size == 32
     assert parsed.data == str(tmp_path / "results" / "data" / "synthface")
+    assert parsed.cache_dir == str(tmp_path / "results" / "cache" / "decoded")
     assert parsed.tags == {"dataset": "synthface", "setting": "variant=dd,alpha=0.2", "run_id": run.run_id}
 
 

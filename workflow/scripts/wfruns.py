@@ -116,7 +116,7 @@ def check_datasets(config: dict[str, Any], runs: dict[str, Run]) -> None:
 def run_config(run: Run, config: dict[str, Any], plugins: list[str] | None = None) -> dict[str, Any]:
     """The RUN.yaml mapping of ``run`` except ``threads`` (set by the job that trains it).
 
-    ``data`` and ``.py`` plugin paths are relative to the working directory here; the train job
+    ``data``, ``cache_dir`` and ``.py`` plugin paths are relative to the working directory here; the train job
     makes them absolute (the trainer resolves relative paths against RUN.yaml's own folder).
     """
     recipe = dict(config["train"])
@@ -134,10 +134,13 @@ def run_config(run: Run, config: dict[str, Any], plugins: list[str] | None = Non
 
 
 def absolute_paths(spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    """``spec`` with ``data`` and ``.py`` plugins made absolute against ``workdir``."""
+    """``spec`` with ``data``, ``cache_dir`` and ``.py`` plugins made absolute against ``workdir``."""
 
     def absolute(path: str) -> str:
         return str((workdir / Path(path).expanduser()).resolve())
 
     plugins = [absolute(p) if p.endswith(".py") else p for p in spec.get("plugins", [])]
-    return {**spec, "data": absolute(spec["data"]), "plugins": plugins}
+    resolved = {**spec, "data": absolute(spec["data"]), "plugins": plugins}
+    if spec.get("cache_dir"):
+        resolved["cache_dir"] = absolute(spec["cache_dir"])
+    return resolved
