@@ -320,6 +320,24 @@ def bin_image_count_not_twice_pairs(tmp):
 
 
 @case
+def bin_image_of_wrong_shape(tmp):
+    import io
+
+    from PIL import Image
+
+    with open(smoke_data() / "synth_lfw.bin", "rb") as handle:
+        bins, issame = pickle.load(handle, encoding="bytes")
+    small = io.BytesIO()
+    Image.new("RGB", (56, 56), (10, 20, 30)).save(small, format="JPEG")
+    bins = list(bins)
+    bins[5] = small.getvalue()
+    path = tmp / "mixed.bin"
+    with open(path, "wb") as handle:
+        pickle.dump((bins, issame), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return evaluate_case(tmp, tiny_run(), "verification", path, ["mixed.bin", "item 5"])
+
+
+@case
 def bin_truncated(tmp):
     path = tmp / "cut.bin"
     data = (smoke_data() / "synth_lfw.bin").read_bytes()
@@ -465,6 +483,13 @@ def workflow_unknown_key(tmp):
 def workflow_unknown_loss(tmp):
     matrix = {"datasets": ["synth-smoke"], "seeds": [0], "losses": [{"loss": "nosuchface"}]}
     return snakemake_case(tmp, {"matrix": matrix}, ["matrix.losses[0]", "nosuchface"])
+
+
+@case
+def workflow_two_entries_one_output_path(tmp):
+    entries = [{"loss": "arcface", "params": {"m": 0.5}}, {"loss": "arcface"}]
+    matrix = {"datasets": ["synth-smoke"], "seeds": [0], "losses": entries}
+    return snakemake_case(tmp, {"matrix": matrix}, ["matrix.losses[1]", "matrix.losses[0]"])
 
 
 @case
