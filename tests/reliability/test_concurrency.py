@@ -142,3 +142,42 @@ def test_a_different_config_on_a_run_folder_in_use_is_refused(tmp_path):
     assert second.returncode != 0, "a second config trained into a run folder that another job was using"
     assert last_line(second.stderr).startswith("error:") and str(run) in last_line(second.stderr)
     assert json.loads((run / "run.json").read_text())["seed"] == 0
+
+
+@pytest.mark.slow
+def test_two_evaluations_sharing_one_embedding_cache(tmp_path):
+    """Two evaluate processes of one run at once (e.g. a rerun while the first still scores),
+    one --cache folder: both succeed with identical scores and every cache file stays whole."""
+    import numpy as np
+    from _util import tiny_run
+
+    cache = tmp_path / "cache"
+    procs = []
+    for name in ("a", "b"):
+        cmd = [PYTHON, "-m", "interface", "evaluate", "--run", str(tiny_run()), "--cache", str(cache)]
+        for bench, kind, path in (
+            ("synth_lfw", "verification", smoke_data() / "synth_lfw.bin"),
+            ("synth_ijb", "ijb", smoke_data() / "ijb"),
+        ):
+            cmd += [
+                "--benchmark",
+                bench,
+                "--kind",
+                kind,
+                "--path",
+                str(path),
+                "--out",
+                str(tmp_path / name / f"{bench}.json"),
+            ]
+        procs.append(start(cmd, tmp_path))
+    for proc in procs:
+        code, output = finish(proc)
+        assert code == 0, output[-3000:]
+    for bench in ("synth_lfw", "synth_ijb"):
+        a, b = (json.loads((tmp_path / n / f"{bench}.json").read_text())["rows"] for n in ("a", "b"))
+        assert a == b and a
+    files = [p for p in cache.rglob("*.npz") if not p.name.startswith(".")]
+    assert len(files) == 2
+    for path in files:
+        with np.load(path, allow_pickle=False) as z:
+            assert all(z[k].size > 0 for k in z.files)
