@@ -181,8 +181,8 @@ def normalise(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def write_tidy(table: pd.DataFrame, out: Path) -> None:
-    """Write the tidy table atomically as CSV."""
+def write_csv(table: pd.DataFrame, out: Path) -> None:
+    """Write a table atomically as CSV (no index column)."""
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)
 
@@ -197,8 +197,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, required=True, help="tidy CSV to write (atomically)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for flag, folder in (("--scores", args.scores), ("--runs", args.runs)):
+        if not folder.is_dir():
+            raise InputError(f"{flag} {folder}: not found; expected a folder with one sub-folder per run id")
     table = collect(args.scores, args.runs)
-    write_tidy(table, args.out)
+    write_csv(table, args.out)
     bad = table[table["status"] != "ok"]
     log.info(
         "wrote %s: %d rows, %d runs, %d rows flagged",

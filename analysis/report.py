@@ -21,7 +21,7 @@ import jinja2
 import pandas as pd
 
 from analysis.cached import cached_extras
-from analysis.collect import read_tidy
+from analysis.collect import read_tidy, write_csv
 from analysis.environment import environment
 from analysis.figures.common import Figure
 from analysis.figures.training import flatten
@@ -166,7 +166,7 @@ def build_report(
     runs = merge_runs(runs_from_table(table, runs_dir), config_runs(config), runs_dir)
     benchmarks = expected_benchmarks(table, runs, config)
     summary = summarize(table)
-    summary.to_csv(tables_dir / "summary.csv", index=False)
+    write_csv(summary, tables_dir / "summary.csv")
     mains, per_bench, missing_cells = build_tables(table, summary, runs, benchmarks, tables_dir, out)
     stat_views, n_comparisons = stats_tables(table, tables_dir, out)
     bench = read_json_dir(bench_dir)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pandas as pd
 from analysis.figures.common import Figure
 from analysis.runinfo import Run, read_run_json, run_folder
 from analysis.stats import valid_rows
+from interface.atomic import copy_file
 from interface.errors import InputError
 
 
@@ -142,7 +142,7 @@ def copy_contact_sheets(data_dir: Path | None, figures_dir: Path) -> list[dict[s
     for src in sorted(data_dir.glob("*/contact_sheet.png")):
         dest = figures_dir / f"contact_sheet_{src.parent.name}.png"
         figures_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
+        copy_file(src, dest)
         dest.chmod(0o644)
         sheets.append({"dataset": src.parent.name, "path": dest})
     return sheets

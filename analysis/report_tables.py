@@ -16,6 +16,7 @@ import pandas as pd
 
 from analysis import render
 from analysis.anchors import load_published, match_published
+from analysis.collect import write_csv
 from analysis.metrics import primary_metrics
 from analysis.runinfo import Run
 from analysis.stats import compare, valid_rows, wins
@@ -140,7 +141,7 @@ def anchors_view(summary: pd.DataFrame, tables_dir: Path, out_dir: Path) -> dict
     published = load_published()
     matched = match_published(summary, published)
     full = tables_dir / "published.csv"
-    published.to_csv(full, index=False)
+    write_csv(published, full)
     view: dict[str, Any] = {
         "n_published": len(published),
         "csv": os.path.relpath(full, out_dir),

@@ -15,7 +15,8 @@ class InputError(ValueError):
 
 
 def cli_main(fn: Callable[[list[str]], int | None]) -> Callable[[list[str] | None], int]:
-    """Wrap a command's ``main(argv)`` so an :class:`InputError` becomes ``error: <msg>`` and exit 2."""
+    """Wrap a command's ``main(argv)``: an :class:`InputError`, or an ``OSError`` on a path, becomes
+    one ``error: ...`` line on stderr and exit 2."""
 
     @functools.wraps(fn)
     def wrapper(argv: list[str] | None = None) -> int:
@@ -23,6 +24,11 @@ def cli_main(fn: Callable[[list[str]], int | None]) -> Callable[[list[str] | Non
             return int(fn(list(sys.argv[1:] if argv is None else argv)) or 0)
         except InputError as exc:
             print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            # An unwritable or vanished path is the user's input too: name it, no traceback.
+            where = exc.filename if exc.filename is not None else "?"
+            print(f"error: {where}: {exc.strerror or exc}", file=sys.stderr)
             return 2
 
     return wrapper

@@ -50,3 +50,16 @@ def test_atomic_files_get_the_default_mode(tmp_path):
     plain.write_text("x")
     write_json(tmp_path / "atomic.json", {})
     assert os.stat(tmp_path / "atomic.json").st_mode & 0o777 == os.stat(plain).st_mode & 0o777
+
+
+def test_cli_main_turns_os_error_into_one_line_naming_the_path(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+
+    @cli_main
+    def main(argv):
+        (blocker / "sub").mkdir(parents=True)
+
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(blocker / "sub") in err and err.count("\n") == 1

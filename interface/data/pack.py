@@ -27,17 +27,40 @@ from interface.errors import InputError, cli_main
 log = logging.getLogger(__name__)
 
 
+def _image_size(data: bytes) -> tuple[int, int]:
+    from io import BytesIO
+
+    from PIL import Image
+
+    with Image.open(BytesIO(data)) as img:
+        return img.size
+
+
 def _items(folder: ImageFolder, size: int | None) -> Iterator[bytes | np.ndarray]:
+    """Images in label order; without ``size`` every image must match the first one's size, and a
+    mismatch names the source file (the bar is closed first, so the error is the last line)."""
     from interface.data.dataset import resize_uint8
 
-    for i in tqdm(range(len(folder)), desc="packing", unit="img"):
-        if size is None:
-            data, _ = folder.read_raw(i)
-            if data.startswith(JPEG_SOI):
-                yield data
-                continue
-        img, _ = folder.read(i)
-        yield img if size is None else resize_uint8(img, size)
+    expected: tuple[int, ...] | None = None
+    with tqdm(total=len(folder), desc="packing", unit="img") as bar:
+        for i in range(len(folder)):
+            if size is not None:
+                img, _ = folder.read(i)
+                yield resize_uint8(img, size)
+            else:
+                data, _ = folder.read_raw(i)
+                is_jpeg = data.startswith(JPEG_SOI)
+                item = data if is_jpeg else folder.read(i)[0]
+                hw = _image_size(data)[::-1] if is_jpeg else item.shape[:2]
+                expected = expected or hw
+                if hw != expected:
+                    bar.close()
+                    raise InputError(
+                        f"{folder.files[i]}: image is {hw[0]}x{hw[1]} (HxW), expected {expected[0]}x{expected[1]}"
+                        " like the first image (use --size to resize)"
+                    )
+                yield item
+            bar.update()
 
 
 def pack_folder(src: Path, out: Path, size: int | None = None, quality: int = DEFAULT_QUALITY) -> dict:

@@ -73,7 +73,7 @@ def test_empty_table_still_renders(tmp_path: Path, no_heavy_figures) -> None:
 
 def test_partial_table_lists_missing_cells(tmp_path: Path, no_heavy_figures) -> None:
     tidy = tmp_path / "scores.csv"
-    collect.write_tidy(fixed_table(), tidy)
+    collect.write_csv(fixed_table(), tidy)
     index = report.build_report(tidy, None, None, None, None, tmp_path / "report")
     html = index.read_text(encoding="utf-8")
     assert "empty cell: casia/iresnet50: softmax (default) x ijbc" in html

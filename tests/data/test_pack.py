@@ -52,7 +52,7 @@ def test_pack_mixed_sizes_fails_cleanly(tmp_path, capsys):
     errors = [
         line for line in capsys.readouterr().err.splitlines() if "error: " in line
     ]  # tqdm shares stderr
-    assert len(errors) == 1 and "image 1 (label 0): image is 10x20" in errors[0]
+    assert len(errors) == 1 and f"{src / 'a' / '1.jpg'}: image is 10x20 (HxW)" in errors[0]
     assert not out.exists() or not any(out.iterdir())
     assert main(["--src", str(src), "--out", str(out), "--size", "16"]) == 0
     assert RecordDataset(out).image_size == (16, 16)

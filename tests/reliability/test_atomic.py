@@ -143,7 +143,6 @@ def test_synth_killed_while_writing_leaves_no_suite(tmp_path):
         assert verify_manifest(out, checksums=True) is not None
 
 
-@pytest.mark.xfail(strict=True, reason="SYNTH: a killed synth leaves .<name>.partial-<pid> behind for good")
 @pytest.mark.slow
 def test_synth_rerun_removes_the_folder_a_killed_run_left(tmp_path):
     out = tmp_path / "synth-smoke"
@@ -205,9 +204,6 @@ def audited(rel: str) -> bool:
     )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="REPORT: analysis.report writes tables/*.csv and the contact sheet copy in place"
-)
 @pytest.mark.slow
 def test_every_file_of_the_smoke_workflow_is_written_under_a_temporary_name(tmp_path):
     """Audit of the uninterrupted smoke run: no Python process opened a final output path for

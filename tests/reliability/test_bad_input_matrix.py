@@ -500,14 +500,7 @@ def workflow_plugin_not_importable(tmp):
 # ------------------------------------------------------------------------------------ runner
 #: Cases that still fail because of a defect reported in /work/plan/NOTES.md ("RELIABILITY ->
 #: OWNER"). strict: once the owner fixes it the case XPASSes, fails, and is removed from here.
-KNOWN_DEFECTS = {
-    "train_out_not_writable": "LEAD interface/errors.py:cli_main lets NotADirectoryError escape",
-    "evaluate_out_not_writable": "LEAD interface/errors.py:cli_main lets NotADirectoryError escape",
-    "synth_out_not_writable": "LEAD interface/errors.py:cli_main lets NotADirectoryError escape",
-    "collect_out_not_writable": "LEAD interface/errors.py:cli_main lets NotADirectoryError escape",
-    "pack_image_of_wrong_size": "DATA pack names the output folder, tqdm closes after the error line",
-    "collect_scores_folder_missing": "REPORT collect writes an empty table for a missing --scores folder",
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 def params() -> list:

@@ -140,16 +140,10 @@ def killed_run():
     return workdir, history, final
 
 
-#: Files analysis.report still writes in place (RELIABILITY -> REPORT in NOTES.md; shown
-#: deterministically by test_atomic.py's audit test, xfail strict): a kill during the report may
-#: catch them half-written. Remove once the audit test passes.
-REPORT_IN_PLACE = ("results/report/tables/summary.csv", "results/report/tables/published.csv")
-
-
 @pytest.mark.slow
 def test_no_half_written_file_after_any_kill(killed_run):
     _, history, _ = killed_run
-    found = {h["point"]: [p for p in h["half_written"] if not p.startswith(REPORT_IN_PLACE)] for h in history}
+    found = {h["point"]: h["half_written"] for h in history}
     assert found == {name: [] for name, _ in KILL_POINTS}
 
 

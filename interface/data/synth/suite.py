@@ -66,6 +66,26 @@ def _install(tmp: Path, out: Path) -> None:
     tmp.rmdir()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def _remove_stale_partials(out: Path) -> None:
+    """Delete the half-written folders of killed runs (``.NAME.partial-<pid>`` whose pid is gone):
+    a killed ``large`` suite would otherwise leave gigabytes behind for good."""
+    for stale in out.parent.glob(f".{out.name}.partial-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            log.info("removing %s left by a killed run", stale)
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 def generate_suite(
     out: str | os.PathLike[str], preset: str | Preset, seed: int, workers: int | None = None
 ) -> Path:
@@ -120,6 +140,7 @@ def generate_suite(
 
     generator = {"name": "synthface", "version": GENERATOR_VERSION, "preset": preset.name, "seed": seed}
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    _remove_stale_partials(out)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
