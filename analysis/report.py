@@ -40,7 +40,7 @@ from analysis.report_inputs import (
     score_extras,
 )
 from analysis.report_tables import anchors_view, build_tables, stats_tables
-from analysis.runinfo import Run, runs_from_table
+from analysis.runinfo import Run, read_json_object, runs_from_table
 from analysis.stats import summarize
 from interface.atomic import atomic_open
 from interface.errors import InputError, cli_main
@@ -118,15 +118,7 @@ def read_config(path: Path | None) -> dict[str, Any]:
     Raises:
         InputError: the file is missing or not a JSON object.
     """
-    if path is None:
-        return {}
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"--config {path}: not readable JSON ({exc})") from exc
-    if not isinstance(doc, dict):
-        raise InputError(f"--config {path}: expected a JSON object")
-    return doc
+    return {} if path is None else read_json_object(path, "--config")
 
 
 def matrix_view(runs: list[Run], benchmarks: dict[str, list[str]]) -> dict[str, Any]:

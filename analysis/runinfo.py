@@ -55,6 +55,22 @@ def find_key(obj: Any, keys: tuple[str, ...]) -> Any:
     return None
 
 
+def read_json_object(path: Path, label: str = "") -> dict[str, Any]:
+    """Parse ``path`` as a JSON object; ``label`` (e.g. ``--config``) prefixes error messages.
+
+    Raises:
+        InputError: the file is unreadable, not JSON, or not a JSON object.
+    """
+    where = f"{label} {path}".strip()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{where}: not readable JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
 def read_run_json(run_dir: Path) -> dict[str, Any] | None:
     """Return the parsed ``run.json`` of ``run_dir``, or None when it is absent.
 
@@ -62,15 +78,7 @@ def read_run_json(run_dir: Path) -> dict[str, Any] | None:
         InputError: when the file exists but is not a JSON object.
     """
     path = run_dir / "run.json"
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not readable JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data
+    return read_json_object(path) if path.is_file() else None
 
 
 def as_float(value: Any) -> float:
