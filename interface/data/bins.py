@@ -3,7 +3,8 @@
 ``bins`` holds ``2P`` JPEG images (Python-2 ``str`` -> ``bytes``, ``bytearray`` or 1-D uint8 arrays
 from ``cv2.imencode``); pair ``i`` is ``(bins[2i], bins[2i+1])`` with label ``issame_list[i]``.
 The pair order is the official fold order (10 contiguous folds) and is never changed
-(formats-and-protocols.md §2).
+(formats-and-protocols.md §2). Packs are untrusted: they are read through
+:mod:`interface.data.safe_pickle`, which builds data only and never runs code from the file.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from interface.atomic import write_bytes
 from interface.data.images import DEFAULT_QUALITY, as_jpeg, decode_jpeg
 from interface.data.manifest import verify_listed
+from interface.data.safe_pickle import Refused, load_pack_pickle
 from interface.errors import InputError
 
 
@@ -29,7 +31,12 @@ def _load_pickle(path: Path) -> object:
     first_error: Exception | None = None
     for kwargs in ({}, {"encoding": "bytes"}, {"encoding": "latin1"}):
         try:
-            return pickle.loads(raw, **kwargs)
+            return load_pack_pickle(raw, **kwargs)
+        except Refused as exc:
+            raise InputError(
+                f"{path}: refused {exc.what} (a .bin pack holds only bytes, lists, tuples, bools, "
+                "ints and numpy arrays of those; this pickle asks for more, so it is not loaded)"
+            ) from None
         except Exception as exc:
             if first_error is None and not isinstance(exc, UnicodeDecodeError):
                 first_error = exc
