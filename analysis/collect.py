@@ -22,6 +22,7 @@ import pandas as pd
 from analysis.runinfo import as_float, run_metadata
 from interface.atomic import atomic_path
 from interface.errors import InputError, cli_main
+from interface.untrusted import plain_name
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ def read_tidy(path: Path) -> pd.DataFrame:
     """Read ``scores.csv`` back with the column types of :func:`collect`.
 
     Raises:
-        InputError: file missing or a contract column absent.
+        InputError: file missing, a contract column absent, or a run id that is not a plain name.
     """
     if not path.is_file():
         raise InputError(f"{path}: tidy score table not found (run python -m analysis.collect first)")
@@ -167,7 +168,10 @@ def read_tidy(path: Path) -> pd.DataFrame:
         raise InputError(
             f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(TIDY_COLUMNS)}"
         )
-    return normalise(table)
+    table = normalise(table)
+    for run_id in table["run_id"].unique():  # the report joins each to the runs, scores, cache folders
+        plain_name(run_id, f"{path} column run_id")
+    return table
 
 
 def normalise(table: pd.DataFrame) -> pd.DataFrame:

@@ -43,6 +43,7 @@ from analysis.report_tables import anchors_view, build_tables, stats_tables
 from analysis.runinfo import Run, read_json_object, runs_from_table
 from analysis.stats import summarize
 from interface.atomic import atomic_open
+from interface.training.plugins import same_plugin
 from interface.errors import InputError, cli_main
 from interface.training.provenance import git_revision
 
@@ -65,7 +66,7 @@ def make_figures(
 ) -> tuple[list[Figure], list[str], list[dict[str, Any]]]:
     """Draw every figure family; a family that fails is reported (its error), not fatal to the report.
 
-    ``plugins`` (the loss plugins of the config and of every run) are imported first, so user
+    ``plugins`` (the loss plugins of the config, which the user wrote) are imported first, so user
     losses get geometry figures too.
     """
     from analysis.figures import geometry, learned, toy, training
@@ -167,8 +168,15 @@ def build_report(
         extras[key] = {**extras.get(key, {}), **saved}
     workflow_config = config.get("config") if isinstance(config.get("config"), dict) else config
     plugins = workflow_config.get("plugins") if isinstance(workflow_config.get("plugins"), list) else []
-    plugins = list(dict.fromkeys([*map(str, plugins), *run_plugins(runs)]))
+    plugins = list(dict.fromkeys(map(str, plugins)))
     figures, problems, separation = make_figures(table, runs, extras, bench, figures_dir, plugins)
+    # run folders may come from anyone: what their run.json records is listed, never imported
+    recorded = [p for p in run_plugins(runs) if not any(same_plugin(p, q) for q in plugins)]
+    if recorded:
+        problems.append(
+            f"plugins recorded in run.json but not in the config's plugins were not imported (their "
+            f"losses get no geometry figure; list them under the config's plugins): {', '.join(recorded)}"
+        )
     sheets = copy_contact_sheets(data_dir, figures_dir)
     wall = table.drop_duplicates("run_id")["wall_time_s"]
     context = {

@@ -18,6 +18,7 @@ from analysis.runinfo import Run, read_run_json, run_folder
 from analysis.stats import valid_rows
 from interface.atomic import copy_file
 from interface.errors import InputError
+from interface.untrusted import plain_name
 
 
 def read_json_dir(folder: Path | None) -> dict[str, Any]:
@@ -75,12 +76,12 @@ def expected_benchmarks(table: pd.DataFrame, runs: list[Run], config: dict[str, 
 def config_runs(config: dict[str, Any]) -> list[Run]:
     """Runs the resolved config declares (``runs``: objects with run_id, dataset, backbone, loss, setting, seed)."""
     out = []
-    for entry in config.get("runs") or []:
+    for i, entry in enumerate(config.get("runs") or []):
         if isinstance(entry, dict) and entry.get("run_id"):
             seed = entry.get("seed")
             out.append(
                 Run(
-                    str(entry["run_id"]),
+                    plain_name(entry["run_id"], f"config key runs[{i}].run_id"),
                     str(entry.get("dataset", "")),
                     str(entry.get("backbone", "")),
                     str(entry.get("loss", "")),

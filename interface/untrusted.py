@@ -1,10 +1,15 @@
-"""Names read from files (run ids, image names, manifest entries) that become paths.
+"""Reading files someone else may have written: names that become paths, tensor files.
 
-A downloaded run folder or dataset decides these strings, so each is checked before it is joined
-to a folder: it must name something inside that folder, never an absolute path or a ``..`` hop.
+A downloaded run folder or dataset decides these strings, so each name is checked before it is
+joined to a folder: it must name something inside that folder, never an absolute path or a
+``..`` hop. Tensor files are loaded without running any code they carry.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
 
 from interface.errors import InputError
 
@@ -34,3 +39,29 @@ def relative_name(value: object, where: str) -> str:
     if not parts or any(p in ("", ".", "..") or "\\" in p or "\0" in p for p in parts):
         raise InputError(f"{where}: {value!r} is not a relative path inside its folder ({_WHY})")
     return value
+
+
+def load_tensors(path: Path, what: str) -> Any:
+    """``torch.load(path)`` of a file someone else may have written (``weights_only=True``: only
+    tensors and plain containers are built, never code); ``what`` names the file's role.
+
+    Raises:
+        InputError: one line naming ``path`` and, when the file asks for a global that loading
+        refuses (a pickled callable or class), that global's ``module.name``.
+    """
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        refused = re.search(r"GLOBAL (\S+)", str(exc))
+        detail = f"refused {refused.group(1)}" if refused else " ".join(str(exc).split())[:200]
+        raise InputError(
+            f"{path}: {what} not loaded: {detail} (it may hold only tensors and plain values)"
+        ) from None
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} not found") from None
+    except Exception as exc:  # noqa: BLE001  (a truncated or foreign file: the same for the user)
+        raise InputError(f"{path}: unreadable {what} ({type(exc).__name__}: {str(exc)[:200]})") from None

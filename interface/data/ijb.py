@@ -18,6 +18,7 @@ import pandas as pd
 
 from interface.data.manifest import verify_listed
 from interface.errors import InputError
+from interface.untrusted import relative_name
 
 SUFFIXES = ("_face_tid_mid.txt", "_template_pair_label.txt", "_name_5pts_score.txt")
 
@@ -106,6 +107,8 @@ def read_ijb(root: str | os.PathLike[str]) -> IJBMeta:
             f"{pts_path}: {len(pts)} rows but {tid_path.name} has {len(tid)}; the files must be row-aligned"
         )
     names = tid[0].astype(str).tolist()
+    for k, name in enumerate(names):  # each names a file under loose_crop/, which it must not leave
+        relative_name(name, f"{tid_path} line {k + 1}: image name")
     mismatch = np.flatnonzero(tid[0].to_numpy() != pts[0].to_numpy())
     if mismatch.size:
         k = int(mismatch[0])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from interface.atomic import write_json
 from interface.errors import InputError
+from interface.untrusted import relative_name
 
 log = logging.getLogger(__name__)
 
@@ -163,5 +164,5 @@ def verify_manifest(root: str | os.PathLike[str], checksums: bool | None = None)
     total = sum(int(entry["bytes"]) for entry in manifest["files"].values())
     deep = checksums if checksums is not None else total <= CHECKSUM_LIMIT
     for rel, entry in manifest["files"].items():
-        _check_entry(root / rel, entry, path, deep)
+        _check_entry(root / relative_name(rel, f"{path} key files"), entry, path, deep)
     return manifest

@@ -11,6 +11,9 @@ Several in one process (torch import and model load paid once): repeat ``--bench
 atomically as soon as it is scored. Options (per benchmark in the JSON file, or for all via flags):
 ``n_folds`` (verification), ``flip``/``norm``/``detector``/``chunk`` (IJB), ``clean``/``ladder``/
 ``seed`` (identification).
+
+The run folder is not trusted: the plugins its run.json records are reported, and imported only
+with ``--trust-run-plugins``; ``--plugin`` names modules to import (e.g. a plugin backbone).
 """
 
 from __future__ import annotations
@@ -63,6 +66,17 @@ def _parser() -> argparse.ArgumentParser:
         "--ladder", help="identification distractor counts, comma-separated (default 10,100,...,all)"
     )
     p.add_argument("--seed", type=int, help="identification distractor-subset seed (default 0)")
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        help="module name or .py file to import before the backbone is built (repeatable)",
+    )
+    p.add_argument(
+        "--trust-run-plugins",
+        action="store_true",
+        help="also import the plugins the run's run.json records (runs their code; off by default)",
+    )
     return p
 
 
@@ -136,15 +150,22 @@ def load_context(run_dir: Path, args: argparse.Namespace):
     from interface.evaluation.cache import file_sha256
     from interface.evaluation.tasks import Context
     from interface.training import load_run
+    from interface.untrusted import plain_name
 
     if not run_dir.is_dir():
         raise InputError(f"--run {run_dir}: no such run folder")
     model_file = run_dir / "model.pt"
     if not model_file.is_file():
         raise InputError(f"--run {run_dir}: run folder has no model.pt (train the run first)")
-    model, info = load_run(run_dir)
-    tags = info.get("tags") or {}
-    run_id = str(info.get("run_id") or tags.get("run_id") or run_dir.resolve().name)
+    model, info = load_run(run_dir, args.plugin, args.trust_run_plugins)
+    tags = info.get("tags") if isinstance(info.get("tags"), dict) else {}
+    # the run id names the cache folder <cache>/<run_id>/: it must stay a plain name
+    if info.get("run_id"):
+        run_id = plain_name(info["run_id"], f"{run_dir / 'run.json'} key run_id")
+    elif tags.get("run_id"):
+        run_id = plain_name(tags["run_id"], f"{run_dir / 'run.json'} key tags.run_id")
+    else:
+        run_id = plain_name(run_dir.resolve().name, f"--run {run_dir}")
     return Context(
         model=model,
         run_id=run_id,

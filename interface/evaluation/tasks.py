@@ -21,6 +21,7 @@ from interface.evaluation import identification, ijb, verification
 from interface.evaluation.cache import cache_key, cached_arrays, data_fingerprint
 from interface.evaluation.embed import extract
 from interface.evaluation.spec import identification_spec, ijb_spec, verification_spec
+from interface.untrusted import plain_name
 
 KINDS = ("verification", "ijb", "identification")
 # per-benchmark options each kind understands (see cli.py for their meaning)
@@ -66,6 +67,9 @@ class Context:
     device: str = "auto"
     threads: int | None = None
     cache_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        plain_name(self.run_id, "run id")  # it names the cache folder <cache_dir>/<run_id>/
 
     def embed(self, images: np.ndarray | Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         return extract(

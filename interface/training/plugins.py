@@ -2,6 +2,8 @@
 
 A plugin registers its own losses (``interface.losses.register_loss``) or backbones
 (``interface.backbones.register_backbone``) at import time, so a new loss needs no edit here.
+Importing runs the plugin's code: only plugins the user names (RUN.yaml, the workflow config, a
+command-line flag) are imported, never those a run folder's run.json merely records.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from interface.errors import InputError
 def _module_name(path: Path) -> str:
     """A module name unique to the file's absolute path (two plugin.py in two folders both load)."""
     return f"interface_plugin_{path.stem}_{hashlib.sha256(str(path).encode()).hexdigest()[:10]}"
+
+
+def same_plugin(a: str, b: str) -> bool:
+    """Whether two plugin entries name the same module (``.py`` paths compared once resolved)."""
+    if a.endswith(".py") and b.endswith(".py"):
+        return Path(a).resolve() == Path(b).resolve()
+    return a == b
 
 
 def import_plugins(plugins: list[str]) -> None:

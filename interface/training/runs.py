@@ -21,6 +21,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -30,6 +31,7 @@ from interface.atomic import atomic_open, atomic_path, write_json
 from interface.errors import InputError
 from interface.training.checkpoint import RESUME_NAME
 from interface.training.provenance import device_description, git_revision, library_versions
+from interface.untrusted import load_tensors
 
 if TYPE_CHECKING:
     from interface.training.config import RunConfig
@@ -42,6 +44,7 @@ MODEL_NAME, HEAD_NAME, INFO_NAME, METRICS_NAME, LOG_NAME = (
     "metrics.jsonl",
     "train.log",
 )
+log = logging.getLogger(__name__)
 
 
 def run_info(trainer: Trainer, wall_time_s: float) -> dict[str, Any]:
@@ -141,30 +144,59 @@ def finished_run(run_dir: Path, config: RunConfig) -> dict[str, Any] | None:
     return info
 
 
-def load_run(run_dir: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+def recorded_plugins(info: dict[str, Any], where: Path) -> list[str]:
+    """The plugins a run was trained with (run.json ``config.plugins``); ``where`` names run.json."""
+    config = info.get("config")
+    plugins = config.get("plugins", []) if isinstance(config, dict) else []
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        raise InputError(f"{where}: key config.plugins is {plugins!r}; expected a list of strings")
+    return plugins
+
+
+def load_run(
+    run_dir: str | Path, plugins: Sequence[str] = (), trust_run_plugins: bool = False
+) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild a trained backbone: ``(module in eval mode on CPU, run.json content)``.
 
     The only way the evaluator obtains a model: run.json gives backbone, embedding_size and
     input_size; model.pt the weights. Missing or corrupt files raise InputError naming them.
+    ``plugins`` (modules or ``.py`` files the caller trusts, e.g. one registering the backbone)
+    are imported first. The plugins run.json records are code chosen by whoever wrote the run
+    folder: they are imported only with ``trust_run_plugins``, otherwise logged and left alone.
     """
     from interface.backbones import build_backbone
-    from interface.training.plugins import import_plugins
+    from interface.training.plugins import import_plugins, same_plugin
 
     run_dir = Path(run_dir)
     info = _read_info(run_dir)
-    import_plugins(info.get("config", {}).get("plugins", []))
-    model = build_backbone(
-        info["backbone"], embedding_size=info["embedding_size"], input_size=info["input_size"]
-    )
+    where = run_dir / INFO_NAME
+    import_plugins(list(plugins))
+    untrusted = [p for p in recorded_plugins(info, where) if not any(same_plugin(p, q) for q in plugins)]
+    if untrusted and trust_run_plugins:
+        import_plugins(untrusted)
+    elif untrusted:
+        log.warning(
+            "%s records plugins %s; not imported (code from a run folder is imported only when "
+            "trusted explicitly: evaluate --trust-run-plugins, or name it with --plugin)",
+            where,
+            untrusted,
+        )
+    try:
+        model = build_backbone(
+            info["backbone"], embedding_size=info["embedding_size"], input_size=info["input_size"]
+        )
+    except InputError as exc:
+        hint = f"; run.json records plugins {untrusted}, not imported" if untrusted and not trust_run_plugins else ""
+        raise InputError(f"{where}: {exc}{hint}") from None
     path = run_dir / MODEL_NAME
     if not path.is_file():
         raise InputError(f"{path}: model.pt not found")
+    state = load_tensors(path, "model.pt")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
-    except Exception as exc:  # noqa: BLE001  (unpickling or shape mismatch: the file is unusable)
+    except Exception as exc:  # noqa: BLE001  (not a state_dict, or another model's: the file is unusable)
         raise InputError(
-            f"{path}: unreadable or mismatched model.pt ({type(exc).__name__}: {str(exc)[:200]})"
+            f"{path}: model.pt does not fit backbone {info['backbone']!r} ({type(exc).__name__}: {str(exc)[:200]})"
         ) from None
     return model.eval(), info
 

@@ -95,7 +95,7 @@ def test_bad_config_is_one_line_error(tmp_path: Path, capsys) -> None:
     assert report.main(["--scores", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "r")]) == 2
 
 
-def test_config_plugins_are_imported_before_the_figures(
+def test_config_plugins_are_imported_before_the_figures_run_plugins_only_reported(
     tmp_path: Path, no_heavy_figures, monkeypatch
 ) -> None:
     import interface.training.plugins as plugins_module
@@ -111,8 +111,11 @@ def test_config_plugins_are_imported_before_the_figures(
     )
     config = {"config": {"plugins": ["my_losses.py"]}, "runs": [{"run_id": rid, "loss": "hostmargin"}]}
     (tmp_path / "c.json").write_text(json.dumps(config))
-    report.build_report(tidy, tmp_path / "runs", None, None, tmp_path / "c.json", tmp_path / "report")
-    assert seen == [["my_losses.py", "host.py"]]  # the config's, then each run's, once each
+    html = report.build_report(
+        tidy, tmp_path / "runs", None, None, tmp_path / "c.json", tmp_path / "report"
+    ).read_text()
+    assert seen == [["my_losses.py"]]  # the config's only: a run folder's run.json is not trusted
+    assert "not imported" in html and "host.py" in html  # the run's own plugin is reported instead
 
 
 def test_a_broken_plugin_is_listed_not_fatal(tmp_path: Path, no_heavy_figures) -> None:

@@ -14,6 +14,8 @@ for _dataset in USED_DATASETS:
             benchmarks=BENCHMARKS[_dataset],
             batch_size=CONFIG["evaluate"]["batch_size"],
             cache="results/cache",
+            # the config's plugins, passed explicitly: evaluate never imports what run.json records
+            plugins=CONFIG.get("plugins", []),
         log:
             "results/logs/evaluate/{run}.log",
         benchmark:

@@ -1,7 +1,8 @@
 """Snakemake script of the ``evaluate_<dataset>`` rules: score one run on all its dataset's benchmarks.
 
 One ``python -m interface evaluate`` process per run (torch import and model load paid once),
-given a ``--benchmarks-json`` list; it writes each ``results/scores/<run>/<benchmark>.json``
+given a ``--benchmarks-json`` list and the config's ``plugins`` as ``--plugin`` (the evaluator never
+imports the plugins a run.json records by itself); it writes each ``results/scores/<run>/<benchmark>.json``
 atomically as soon as that benchmark is scored.
 """
 
@@ -38,6 +39,7 @@ def main(snakemake) -> int:
             "--batch-size", str(snakemake.params.batch_size),
             "--threads", str(snakemake.threads),
             "--cache", snakemake.params.cache,
+            *(arg for plugin in snakemake.params.plugins for arg in ("--plugin", plugin)),
         )  # fmt: skip
         gpus = min(1, int(snakemake.resources.get("gpu", 0) or 0))
         with claim_gpus(gpus) as env:
