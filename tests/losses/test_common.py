@@ -74,7 +74,7 @@ def test_state_dict_round_trip(name):
     torch.save(first.state_dict(), buffer)
     torch.manual_seed(2)
     second = build_loss(name, num_classes=C, embedding_size=D).train()
-    second.load_state_dict(torch.load(io.BytesIO(buffer.getvalue())))
+    second.load_state_dict(torch.load(io.BytesIO(buffer.getvalue()), weights_only=True))
     emb, labels = batch(99)
     assert torch.equal(first(emb, labels), second(emb, labels))
     for (key, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items()):

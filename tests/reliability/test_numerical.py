@@ -131,6 +131,6 @@ def test_legal_settings_never_produce_nan(loss, params, precision, tmp_path):
         scale = record["grad_scale"]
         assert not bad, f"step {record['step']}: {bad}"
     for name in ("model.pt", "head.pt"):
-        state = torch.load(tmp_path / "run" / name, weights_only=False)
+        state = torch.load(tmp_path / "run" / name, weights_only=True)
         tensors = state["state_dict"] if name == "head.pt" else state
         assert all(torch.isfinite(v).all() for v in tensors.values() if v.is_floating_point()), name

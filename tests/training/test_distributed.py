@@ -71,8 +71,8 @@ def test_two_gloo_processes_match_one_process(smoke_data, tmp_path):
     assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outputs]
 
     for name, key in (("model.pt", None), ("head.pt", "state_dict")):
-        one = torch.load(tmp_path / "one" / name, weights_only=False)
-        two = torch.load(tmp_path / "two" / name, weights_only=False)
+        one = torch.load(tmp_path / "one" / name, weights_only=True)
+        two = torch.load(tmp_path / "two" / name, weights_only=True)
         one, two = (one[key], two[key]) if key else (one, two)
         for k in one:
             assert torch.allclose(one[k], two[k], atol=2e-5, rtol=1e-4), (

@@ -54,7 +54,7 @@ def test_every_registered_loss_trains_and_its_loss_falls(loss, make_config, tmp_
     backbone, head = build_models(config, info["num_classes"])
     before = _full_set_loss(backbone, head, *smoke_tensors)
     backbone.load_state_dict(_weights(tmp_path))
-    head.load_state_dict(torch.load(tmp_path / "head.pt", weights_only=False)["state_dict"])
+    head.load_state_dict(torch.load(tmp_path / "head.pt", weights_only=True)["state_dict"])
     after = _full_set_loss(backbone, head, *smoke_tensors)
     assert after < 0.85 * before, (loss, before, after, losses)
 
@@ -99,8 +99,8 @@ def test_interrupted_run_resumes_to_identical_weights(make_config, tmp_path, mon
     assert info["steps"] == 10
     a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "resumed")
     assert all(torch.equal(a[k], b[k]) for k in a)
-    head_a = torch.load(tmp_path / "straight" / "head.pt", weights_only=False)["state_dict"]
-    head_b = torch.load(tmp_path / "resumed" / "head.pt", weights_only=False)["state_dict"]
+    head_a = torch.load(tmp_path / "straight" / "head.pt", weights_only=True)["state_dict"]
+    head_b = torch.load(tmp_path / "resumed" / "head.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(head_a[k], head_b[k]) for k in head_a)  # class weights and CurricularFace's t
     assert _losses(tmp_path / "straight") == _losses(tmp_path / "resumed")
     assert not (tmp_path / "resumed" / RESUME_NAME).exists()
@@ -131,7 +131,7 @@ def test_outputs_and_load_run(make_config, tmp_path):
         "mhat_mean",
     ):
         assert key in records[-1], key
-    head = torch.load(tmp_path / "head.pt", weights_only=False)
+    head = torch.load(tmp_path / "head.pt", weights_only=True)
     assert head["state_dict"]["weight"].shape == (info["num_classes"], 64)
 
     model, run = load_run(tmp_path)
