@@ -13,6 +13,16 @@ from typing import Any
 
 from interface.errors import InputError
 
+def global_name(module: str, name: str) -> str:
+    """``module.name`` of a global a pickle refers to, Python-2 spellings (``__builtin__.exec``,
+    protocol < 3) mapped to their Python 3 names as ``pickle`` itself maps them."""
+    import _compat_pickle
+
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+    return f"{_compat_pickle.IMPORT_MAPPING.get(module, module)}.{name}"
+
+
 _WHY = "expected a name inside its folder (not empty, not absolute, no '..')"
 
 
@@ -56,8 +66,13 @@ def load_tensors(path: Path, what: str) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        refused = re.search(r"GLOBAL (\S+)", str(exc))
-        detail = f"refused {refused.group(1)}" if refused else " ".join(str(exc).split())[:200]
+        found = re.search(r"GLOBAL (\S+?)(?:\s|$)", str(exc))  # torch omits "builtins." of builtins
+        module, _, name = found.group(1).rpartition(".") if found else ("", "", "")
+        detail = (
+            f"refused {global_name(module or 'builtins', name)}"
+            if found
+            else " ".join(str(exc).split())[:200]
+        )
         raise InputError(
             f"{path}: {what} not loaded: {detail} (it may hold only tensors and plain values)"
         ) from None

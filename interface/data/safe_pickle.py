@@ -9,7 +9,6 @@ refused before it is called, naming ``module.name``.
 
 from __future__ import annotations
 
-import _compat_pickle
 import codecs
 import io
 import pickle
@@ -17,6 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from interface.untrusted import global_name
 
 #: numpy dtype kinds a pack may hold: bool, signed/unsigned integers, byte strings.
 ALLOWED_KINDS = "biuS"
@@ -102,13 +103,10 @@ ALLOWED: dict[tuple[str, str], Callable[..., Any]] = {
 
 class _PackUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
-        # Python 2 spellings (__builtin__.bytearray) map to their Python 3 names, as pickle does
-        if (module, name) in _compat_pickle.NAME_MAPPING:
-            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
-        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
-        found = ALLOWED.get((module, name))
+        full = global_name(module, name)  # Python 2 spellings such as __builtin__.bytearray
+        found = ALLOWED.get(tuple(full.rsplit(".", 1)))
         if found is None:
-            raise Refused(f"{module}.{name}")
+            raise Refused(full)
         return found
 
 

@@ -160,9 +160,9 @@ def load_context(run_dir: Path, args: argparse.Namespace):
     model, info = load_run(run_dir, args.plugin, args.trust_run_plugins)
     tags = info.get("tags") if isinstance(info.get("tags"), dict) else {}
     # the run id names the cache folder <cache>/<run_id>/: it must stay a plain name
-    if info.get("run_id"):
+    if info.get("run_id") is not None:
         run_id = plain_name(info["run_id"], f"{run_dir / 'run.json'} key run_id")
-    elif tags.get("run_id"):
+    elif tags.get("run_id") is not None:
         run_id = plain_name(tags["run_id"], f"{run_dir / 'run.json'} key tags.run_id")
     else:
         run_id = plain_name(run_dir.resolve().name, f"--run {run_dir}")
