@@ -43,8 +43,8 @@ from analysis.report_tables import anchors_view, build_tables, stats_tables
 from analysis.runinfo import Run, read_json_object, runs_from_table
 from analysis.stats import summarize
 from interface.atomic import atomic_open
-from interface.training.plugins import same_plugin
 from interface.errors import InputError, cli_main
+from interface.training.plugins import same_plugin
 from interface.training.provenance import git_revision
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from typing import Any
 
 from interface.errors import InputError
 
+
 def global_name(module: str, name: str) -> str:
     """``module.name`` of a global a pickle refers to, Python-2 spellings (``__builtin__.exec``,
     protocol < 3) mapped to their Python 3 names as ``pickle`` itself maps them."""

@@ -20,8 +20,8 @@ import json
 import logging
 import sys
 import time
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -186,7 +186,11 @@ def load_run(
             info["backbone"], embedding_size=info["embedding_size"], input_size=info["input_size"]
         )
     except InputError as exc:
-        hint = f"; run.json records plugins {untrusted}, not imported" if untrusted and not trust_run_plugins else ""
+        hint = (
+            f"; run.json records plugins {untrusted}, not imported"
+            if untrusted and not trust_run_plugins
+            else ""
+        )
         raise InputError(f"{where}: {exc}{hint}") from None
     path = run_dir / MODEL_NAME
     if not path.is_file():

@@ -234,7 +234,11 @@ def test_plain_pickle_of_the_insightface_layout_reads_identically(protocol, tmp_
 def test_numpy_flags_and_array_items_read_identically(protocol, tmp_path):
     jpegs = _faces(6)
     bins = [np.frombuffer(jpegs[0], np.uint8), bytearray(jpegs[1]), *jpegs[2:]]
-    for issame in (np.array([True, False, False]), [np.bool_(False), np.bool_(True), True], np.array([1, 0, 1])):
+    for issame in (
+        np.array([True, False, False]),
+        [np.bool_(False), np.bool_(True), True],
+        np.array([1, 0, 1]),
+    ):
         path = tmp_path / "cfp.bin"
         path.write_bytes(pickle.dumps((bins, issame), protocol=protocol))
         images, same = read_bin(path)
@@ -317,7 +321,10 @@ def test_head_pt_with_a_pickled_callable_is_skipped_by_the_figures(hostile):
     from analysis.figures.learned import load_head_weight
 
     folder, marker = hostile
-    torch.save({"state_dict": {"weight": torch.ones(3, 2)}, "x": _Call(os.system, f"touch {marker}")}, folder / "head.pt")
+    torch.save(
+        {"state_dict": {"weight": torch.ones(3, 2)}, "x": _Call(os.system, f"touch {marker}")},
+        folder / "head.pt",
+    )
     assert load_head_weight(folder / "head.pt") is None
     assert not marker.exists()
     torch.save({"state_dict": {"weight": torch.ones(3, 2)}}, folder / "good.pt")  # control: read
@@ -514,7 +521,9 @@ def test_score_table_run_id_escape_is_refused(tmp_path):
 
     tidy = tmp_path / "scores.csv"
     row = {c: "" for c in collect.TIDY_COLUMNS} | {"run_id": "../../etc"}
-    tidy.write_text(",".join(collect.TIDY_COLUMNS) + "\n" + ",".join(row[c] for c in collect.TIDY_COLUMNS) + "\n")
+    tidy.write_text(
+        ",".join(collect.TIDY_COLUMNS) + "\n" + ",".join(row[c] for c in collect.TIDY_COLUMNS) + "\n"
+    )
     with pytest.raises(InputError, match=r"scores\.csv column run_id: '\.\./\.\./etc'"):
         collect.read_tidy(tidy)
 
