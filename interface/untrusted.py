@@ -67,13 +67,12 @@ def load_tensors(path: Path, what: str) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        found = re.search(r"GLOBAL (\S+?)(?:\s|$)", str(exc))  # torch omits "builtins." of builtins
-        module, _, name = found.group(1).rpartition(".") if found else ("", "", "")
-        detail = (
-            f"refused {global_name(module or 'builtins', name)}"
-            if found
-            else " ".join(str(exc).split())[:200]
-        )
+        found = re.search(r"GLOBAL (\S+?)(?:\s|$)", str(exc))
+        if found:
+            module, _, name = found.group(1).rpartition(".")
+            detail = f"refused {global_name(module or 'builtins', name)}"  # torch drops "builtins."
+        else:
+            detail = " ".join(str(exc).split())[:200]
         raise InputError(
             f"{path}: {what} not loaded: {detail} (it may hold only tensors and plain values)"
         ) from None
