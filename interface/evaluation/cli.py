@@ -22,6 +22,8 @@ from pathlib import Path
 
 from interface.atomic import write_json
 from interface.errors import InputError, cli_main
+from interface.limits import EVALUATE_RANGES, OPTION_RANGES, check, check_device
+from interface.textfiles import read_text
 
 log = logging.getLogger("interface.evaluate")
 
@@ -100,7 +102,7 @@ def _benchmarks(args: argparse.Namespace):
     out += [Benchmark(b, k, p, o, dict(opts)) for b, k, p, o in zip(*lists)]
     if args.benchmarks_json:
         try:
-            entries = json.loads(args.benchmarks_json.read_text())
+            entries = json.loads(read_text(args.benchmarks_json))
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(
                 f"--benchmarks-json {args.benchmarks_json}: cannot be read as JSON ({exc})"
@@ -128,6 +130,12 @@ def _benchmarks(args: argparse.Namespace):
     names = [b.name for b in out]
     if len(set(names)) != len(names):
         raise InputError(f"benchmark names must be unique in one call, got {names}")
+    seen: dict[Path, str] = {}
+    for bench in out:  # two benchmarks writing one file would overwrite each other's scores
+        target = bench.out.resolve()
+        if target in seen:
+            raise InputError(f"--out {bench.out}: given to both {seen[target]!r} and {bench.name!r}; use one file each")
+        seen[target] = bench.name
     return out
 
 
@@ -137,6 +145,10 @@ def load_context(run_dir: Path, args: argparse.Namespace):
     from interface.evaluation.tasks import Context
     from interface.training import load_run
 
+    if run_dir.is_file():
+        raise InputError(
+            f"--run {run_dir}: is a file (a bare model state_dict?); expected a run folder holding model.pt and run.json"
+        )
     if not run_dir.is_dir():
         raise InputError(f"--run {run_dir}: no such run folder")
     model_file = run_dir / "model.pt"
@@ -161,8 +173,12 @@ def load_context(run_dir: Path, args: argparse.Namespace):
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = _parser().parse_args(argv)
-    if args.batch_size < 1:
-        raise InputError(f"--batch-size {args.batch_size}; expected >= 1")
+    check("batch_size", args.batch_size, EVALUATE_RANGES, label="--batch-size")
+    check("threads", args.threads, EVALUATE_RANGES, label="--threads")
+    for flag, key in (("--n-folds", "n_folds"), ("--seed", "seed")):
+        if getattr(args, key) is not None:
+            check(key, getattr(args, key), OPTION_RANGES, label=flag)
+    check_device(args.device, label="--device")
     benches = _benchmarks(args)
     from interface.evaluation.tasks import run_benchmark
 
