@@ -67,7 +67,9 @@ class Range:
             )
             if bound is not None
         ]
-        text = ("an integer" if self.kind is int else "a finite number") + (" " + " and ".join(parts) if parts else "")
+        text = ("an integer" if self.kind is int else "a finite number") + (
+            " " + " and ".join(parts) if parts else ""
+        )
         if self.multiple_of is not None:
             text += f", a multiple of {self.multiple_of}"
         if self.nullable:
@@ -78,7 +80,13 @@ class Range:
         """The JSON Schema keywords stating this range (what config.schema.yaml must say)."""
         out: dict[str, Any] = {}
         names = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "multipleOf")
-        values = (self.minimum, self.exclusive_minimum, self.maximum, self.exclusive_maximum, self.multiple_of)
+        values = (
+            self.minimum,
+            self.exclusive_minimum,
+            self.maximum,
+            self.exclusive_maximum,
+            self.multiple_of,
+        )
         for name, value in zip(names, values, strict=True):
             if value is not None:
                 out[name] = value
@@ -169,7 +177,11 @@ def check_device(value: Any, label: str = "config key 'device'", available: bool
     import torch
 
     if not torch.cuda.is_available():
-        raise InputError(f"{label}: {value!r} requested but CUDA is not available on this machine (use auto or cpu)")
+        raise InputError(
+            f"{label}: {value!r} requested but CUDA is not available on this machine (use auto or cpu)"
+        )
     index = int(value.partition(":")[2] or 0)
     if index >= torch.cuda.device_count():
-        raise InputError(f"{label}: {value!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)")
+        raise InputError(
+            f"{label}: {value!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)"
+        )

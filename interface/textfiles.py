@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError
 
 from interface.errors import InputError
 
@@ -70,11 +69,14 @@ class UniqueKeyLoader(yaml.SafeLoader):
 def parse_yaml(text: str, where: str) -> Any:
     """Parse YAML ``text`` (from ``where``, named in errors); duplicate keys and syntax errors are
     one-line :class:`InputError` messages."""
-    loader_class = type("UniqueKeyLoaderFor", (UniqueKeyLoader,), {"where": where})
+    loader = UniqueKeyLoader(text)
+    loader.where = where
     try:
-        return yaml.load(text, Loader=loader_class)  # noqa: S506  (a SafeLoader subclass)
-    except (yaml.YAMLError, ConstructorError) as exc:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
         raise InputError(f"{where}: not valid YAML ({' '.join(str(exc).split())})") from None
+    finally:
+        loader.dispose()
 
 
 def load_yaml(path: str | os.PathLike[str]) -> Any:

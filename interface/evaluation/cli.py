@@ -134,7 +134,9 @@ def _benchmarks(args: argparse.Namespace):
     for bench in out:  # two benchmarks writing one file would overwrite each other's scores
         target = bench.out.resolve()
         if target in seen:
-            raise InputError(f"--out {bench.out}: given to both {seen[target]!r} and {bench.name!r}; use one file each")
+            raise InputError(
+                f"--out {bench.out}: given to both {seen[target]!r} and {bench.name!r}; use one file each"
+            )
         seen[target] = bench.name
     return out
 

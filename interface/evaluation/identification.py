@@ -28,8 +28,8 @@ import numpy as np
 
 from interface.errors import InputError
 from interface.evaluation import roc
-from interface.textfiles import read_text
 from interface.evaluation.verification import check_finite
+from interface.textfiles import read_text
 
 CMC_RANKS = (1, 5, 10)
 ID_FARS = (1e-6,)

@@ -87,11 +87,26 @@ def set_label(data: Path, value: float) -> None:
 
 
 def evaluate_args(run: Path, kind: str, path: Path, out: Path, *extra) -> list:
-    return ["interface", "evaluate", "--run", run, "--benchmark", "bench", "--kind", kind, "--path", path,
-            "--out", out, *extra]  # fmt: skip
+    return [
+        "interface",
+        "evaluate",
+        "--run",
+        run,
+        "--benchmark",
+        "bench",
+        "--kind",
+        kind,
+        "--path",
+        path,
+        "--out",
+        out,
+        *extra,
+    ]
 
 
-def evaluate_case(tmp: Path, kind: str, path: Path, names: list[str], *extra, run: Path | None = None) -> Case:
+def evaluate_case(
+    tmp: Path, kind: str, path: Path, names: list[str], *extra, run: Path | None = None
+) -> Case:
     out = tmp / "scores" / "bench.json"
     return Case(evaluate_args(run or tiny_run(), kind, path, out, *extra), names, [out])
 
@@ -123,8 +138,21 @@ def snakemake_case(tmp: Path, override_text: str, names: list[str]) -> Case:
     bad.write_text(override_text, encoding="utf-8")
     work = tmp / "work"
     work.mkdir()
-    argv = [PYTHON, "-m", "snakemake", "-s", SNAKEFILE, "--directory", work, "--cores", "1", "-n",
-            "--configfile", SMOKE_CONFIG, bad]  # fmt: skip
+    argv = [
+        PYTHON,
+        "-m",
+        "snakemake",
+        "-s",
+        SNAKEFILE,
+        "--directory",
+        work,
+        "--cores",
+        "1",
+        "-n",
+        "--configfile",
+        SMOKE_CONFIG,
+        bad,
+    ]
     return Case(argv, names, [work / "results"], snakemake=True, cwd=work)
 
 
@@ -284,25 +312,38 @@ def ijb_mode_the_code_does_not_have(tmp):
 
 @case
 def evaluate_threads_zero(tmp):
-    return evaluate_case(tmp, "verification", smoke_data() / "synth_lfw.bin", ["--threads", "0"], "--threads", "0")
+    return evaluate_case(
+        tmp, "verification", smoke_data() / "synth_lfw.bin", ["--threads", "0"], "--threads", "0"
+    )
 
 
 @case
 def evaluate_seed_negative(tmp):
-    return evaluate_case(tmp, "verification", smoke_data() / "synth_lfw.bin", ["--seed", "-1"], "--seed", "-1")
+    return evaluate_case(
+        tmp, "verification", smoke_data() / "synth_lfw.bin", ["--seed", "-1"], "--seed", "-1"
+    )
 
 
 @case
 def evaluate_device_cuda_without_cuda(tmp):
     return evaluate_case(
-        tmp, "verification", smoke_data() / "synth_lfw.bin", ["--device", "cuda", "not available"], "--device", "cuda"
+        tmp,
+        "verification",
+        smoke_data() / "synth_lfw.bin",
+        ["--device", "cuda", "not available"],
+        "--device",
+        "cuda",
     )
 
 
 @case
 def state_dict_given_as_run_folder(tmp):
     return evaluate_case(
-        tmp, "verification", smoke_data() / "synth_lfw.bin", ["model.pt", "run folder"], run=tiny_run() / "model.pt"
+        tmp,
+        "verification",
+        smoke_data() / "synth_lfw.bin",
+        ["model.pt", "run folder"],
+        run=tiny_run() / "model.pt",
     )
 
 
@@ -328,11 +369,20 @@ def noise_list_in_cp1252(tmp):
 def benchmarks_json_in_cp1252(tmp):
     listing = tmp / "benchmarks.json"
     out = tmp / "scores" / "bench.json"
-    entry = {"benchmark": "caf\u00e9", "kind": "verification", "path": str(smoke_data() / "synth_lfw.bin"), "out": str(out)}
+    entry = {
+        "benchmark": "caf\u00e9",
+        "kind": "verification",
+        "path": str(smoke_data() / "synth_lfw.bin"),
+        "out": str(out),
+    }
     import json
 
     listing.write_bytes(json.dumps([entry], ensure_ascii=False).encode(CP1252))
-    return Case(["interface", "evaluate", "--run", tiny_run(), "--benchmarks-json", listing], ["benchmarks.json", "UTF-8"], [out])
+    return Case(
+        ["interface", "evaluate", "--run", tiny_run(), "--benchmarks-json", listing],
+        ["benchmarks.json", "UTF-8"],
+        [out],
+    )
 
 
 # --------------------------------------------------------- workflow: the dry run refuses them too
@@ -367,14 +417,21 @@ def workflow_ijb_mode_the_code_does_not_have(tmp):
 
 @case
 def workflow_duplicate_key(tmp):
-    return snakemake_case(tmp, "train:\n  lr: 0.4\n  epochs: 1\n  lr: 0.1\n", ["override.yaml", "'lr'", "twice"])
+    return snakemake_case(
+        tmp, "train:\n  lr: 0.4\n  epochs: 1\n  lr: 0.1\n", ["override.yaml", "'lr'", "twice"]
+    )
 
 
 # ------------------------------------------------------------------------------------ runner
 def _run(spec: Case, tmp: Path) -> subprocess.CompletedProcess:
     if spec.snakemake:
         return subprocess.run(
-            list(map(str, spec.args)), cwd=spec.cwd, env=env(spec.cwd), capture_output=True, text=True, timeout=300
+            list(map(str, spec.args)),
+            cwd=spec.cwd,
+            env=env(spec.cwd),
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     return cli(spec.args, tmp)
 
@@ -488,8 +545,11 @@ def test_idx_with_unique_keys_and_identity_folders_with_images_open(tmp_path):
 
 @pytest.mark.parametrize(
     "labels",
-    [lambda n: [bool(i % 2) for i in range(n)], lambda n: [i % 2 for i in range(n)],
-     lambda n: np.arange(n) % 2 == 1],  # fmt: skip
+    [
+        lambda n: [bool(i % 2) for i in range(n)],
+        lambda n: [i % 2 for i in range(n)],
+        lambda n: np.arange(n) % 2 == 1,
+    ],
     ids=["bools", "ints-0-1", "numpy-bool"],
 )
 def test_bin_issame_of_a_legal_type_reads_as_given(labels, tmp_path):
@@ -506,8 +566,16 @@ def test_distinct_outs_legal_modes_and_flags_pass_the_evaluate_checks(tmp_path):
     from interface.limits import EVALUATE_RANGES, OPTION_RANGES, check, check_device
 
     argv = evaluate_args(tiny_run(), "ijb", smoke_data() / "ijb", tmp_path / "a.json", "--ijb-mode", "N0D0F1")
-    argv += ["--benchmark", "b2", "--kind", "verification", "--path", smoke_data() / "synth_lfw.bin",
-             "--out", tmp_path / "b.json"]  # fmt: skip
+    argv += [
+        "--benchmark",
+        "b2",
+        "--kind",
+        "verification",
+        "--path",
+        smoke_data() / "synth_lfw.bin",
+        "--out",
+        tmp_path / "b.json",
+    ]
     args = _parser().parse_args([str(a) for a in argv[2:]])
     benches = _benchmarks(args)
     assert [b.options.get("flip") for b in benches] == ["F1", "F1"]
