@@ -645,3 +645,34 @@ def test_yaml_anchors_and_merges_are_not_mistaken_for_duplicates():
 
     text = "base: &b {lr: 0.1, epochs: 2}\nrun:\n  <<: *b\n  epochs: 3\n"
     assert parse_yaml(text, "w")["run"] == {"lr": 0.1, "epochs": 3}
+
+
+@pytest.mark.slow
+def test_workflow_dry_run_accepts_the_legal_neighbours_in_a_bom_crlf_override(tmp_path):
+    """The parse-time checks refuse only what the trainer refuses: lr 0.4, input size 48, batch 2,
+    IJB flip F1, written as UTF-8 with a BOM and CRLF line ends, pass ``snakemake -n``."""
+    base = yaml.safe_load(SMOKE_CONFIG.read_text())
+    name, dataset = next(iter(base["datasets"].items()))
+    bench = next(b for b, spec in dataset["benchmarks"].items() if spec["kind"] == "ijb")
+    override = {
+        "train": {"lr": 0.4, "input_size": 48, "batch_size": 2},
+        "datasets": {name: {"benchmarks": {bench: {"options": {"flip": "F1"}}}}},
+    }
+    spec = snakemake_case(tmp_path, yaml.safe_dump(override), [])
+    bom_crlf(Path(spec.args[-1]))
+    result = _run(spec, tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+
+
+def test_report_config_json_with_bom_reads_and_cp1252_is_one_line(tmp_path):
+    from analysis.runinfo import read_json_object
+    from interface.errors import InputError
+
+    path = tmp_path / "config.json"
+    path.write_text('{"note": "Ren\u00e9e"}\n', encoding="utf-8")
+    bom_crlf(path)
+    assert read_json_object(path, "--config") == {"note": "Ren\u00e9e"}
+    path.write_bytes('{"note": "Ren\u00e9e"}\n'.encode(CP1252))
+    with pytest.raises(InputError, match="config.json.*UTF-8") as info:
+        read_json_object(path, "--config")
+    assert "\n" not in str(info.value)

@@ -477,9 +477,11 @@ def test_values_the_trainer_refuses_are_refused_at_parse_time(train, needle):
         config_from_mapping({"data": "x", key: value})
 
 
-def test_batch_of_one_per_gpu_is_refused_at_parse_time():
+def test_batch_of_one_per_gpu_or_an_uneven_split_is_refused_at_parse_time():
     with pytest.raises(InputError, match="per GPU"):
         resolve(load({"train": {"batch_size": 4}, "gpus_per_run": 4}))
+    with pytest.raises(InputError, match="not divisible by gpus_per_run 4"):
+        resolve(load({"train": {"batch_size": 10}, "gpus_per_run": 4}))
     resolve(load({"train": {"batch_size": 8}, "gpus_per_run": 4}))  # 2 per GPU: legal
 
 

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from interface.errors import InputError
 from interface.limits import MIN_BATCH_PER_PROCESS, RUN_ITEM_RANGES, RUN_RANGES, check, check_items
-from interface.textfiles import load_yaml
+from interface.textfiles import load_yaml, parse_yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
@@ -32,7 +31,7 @@ def _schema_text() -> str:
 
 def load_schema(extra_losses: Iterable[str] = ()) -> dict[str, Any]:
     """The config schema, its loss enum extended by ``extra_losses`` (names registered by plugins)."""
-    schema = yaml.safe_load(_schema_text())
+    schema = parse_yaml(_schema_text(), str(SCHEMA_PATH))
     enum = schema["$defs"]["loss_name"]["enum"]
     enum.extend(sorted(set(extra_losses) - set(enum)))
     return schema
@@ -140,7 +139,8 @@ def load_config(config: dict[str, Any], workdir: Path) -> tuple[dict[str, Any], 
 
 def check_recipe(config: dict[str, Any]) -> None:
     """What the schema cannot state but the trainer refuses: finite numbers (JSON Schema lets NaN
-    and infinities pass every numeric bound) and BatchNorm's two images per process.
+    and infinities pass every numeric bound), a global batch that splits evenly over the GPUs of
+    a run, and BatchNorm's two images per process.
 
     Ranges come from :data:`interface.limits.RUN_RANGES`, the table the trainer checks.
     """
@@ -149,6 +149,11 @@ def check_recipe(config: dict[str, Any]) -> None:
         check(key, value, RUN_RANGES, label=f"config key train.{key}")
         check_items(key, value, RUN_ITEM_RANGES, label=f"config key train.{key}")
     batch, gpus = recipe.get("batch_size"), config.get("gpus_per_run") or 0
+    if isinstance(batch, int) and gpus > 1 and batch % gpus:
+        raise InputError(
+            f"config key train.batch_size: value {batch} is not divisible by gpus_per_run {gpus} "
+            "(each process takes batch_size / gpus_per_run)"
+        )
     if isinstance(batch, int) and gpus > 1 and batch // gpus < MIN_BATCH_PER_PROCESS:
         raise InputError(
             f"config key train.batch_size: value {batch} gives {batch // gpus} image(s) per GPU with "
