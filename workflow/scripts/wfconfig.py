@@ -165,4 +165,5 @@ def check_config_files(paths: Iterable[str | Path]) -> None:
     """Re-read each config file Snakemake merged: UTF-8 text and no key given twice in a mapping
     (Snakemake's own loader keeps the last value of a repeated key without a word)."""
     for path in paths:
-        load_yaml(path)
+        if Path(path).is_file():  # Snakemake itself reports a config file it could not open
+            load_yaml(path)
