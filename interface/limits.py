@@ -136,7 +136,7 @@ OPTION_RANGES: dict[str, Range] = {
 }
 EVALUATE_RANGES: dict[str, Range] = {
     "batch_size": Range(int, minimum=1),
-    "threads": Range(int, minimum=1, nullable=True),
+    "threads": Range(int, minimum=1),
 }
 
 #: Devices a run or an evaluation may ask for (RUN.yaml ``device``, ``evaluate --device``).

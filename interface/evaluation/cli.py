@@ -175,11 +175,15 @@ def load_context(run_dir: Path, args: argparse.Namespace):
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = _parser().parse_args(argv)
-    check("batch_size", args.batch_size, EVALUATE_RANGES, label="--batch-size")
-    check("threads", args.threads, EVALUATE_RANGES, label="--threads")
-    for flag, key in (("--n-folds", "n_folds"), ("--seed", "seed")):
-        if getattr(args, key) is not None:
-            check(key, getattr(args, key), OPTION_RANGES, label=flag)
+    flags = (
+        ("--batch-size", "batch_size", EVALUATE_RANGES),
+        ("--threads", "threads", EVALUATE_RANGES),
+        ("--n-folds", "n_folds", OPTION_RANGES),
+        ("--seed", "seed", OPTION_RANGES),
+    )
+    for flag, key, table in flags:
+        if getattr(args, key) is not None:  # None: the flag was not given
+            check(key, getattr(args, key), table, label=flag)
     check_device(args.device, label="--device")
     benches = _benchmarks(args)
     from interface.evaluation.tasks import run_benchmark
