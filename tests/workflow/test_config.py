@@ -489,3 +489,13 @@ def test_batch_of_one_per_gpu_or_an_uneven_split_is_refused_at_parse_time():
 def test_legal_neighbours_pass_the_parse_time_checks(train):
     resolve(load({"train": train}))
     config_from_mapping({"data": "x", **train})
+
+
+def test_config_files_with_a_repeated_key_are_refused_and_bom_crlf_files_read(tmp_path):
+    repeated = tmp_path / "repeated.yaml"
+    repeated.write_text("train:\n  lr: 0.4\n  lr: 0.1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"repeated.yaml: key 'lr' given twice \(second time at line 3\)"):
+        wfconfig.check_config_files([repeated])
+    legal = tmp_path / "legal.yaml"
+    legal.write_bytes(b"\xef\xbb\xbftrain:\r\n  lr: 0.4\r\n  epochs: 1\r\n")
+    wfconfig.check_config_files([legal, REPO / "config.yaml"])
