@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from interface.errors import InputError
+from interface.textfiles import read_text
 
 RUN_ID_FIELDS = ("dataset", "backbone", "loss", "setting", "seed")
 
@@ -63,7 +64,7 @@ def read_json_object(path: Path, label: str = "") -> dict[str, Any]:
     """
     where = f"{label} {path}".strip()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path))  # UTF-8 with or without BOM (a hand-edited config)
     except (OSError, ValueError) as exc:
         raise InputError(f"{where}: not readable JSON ({exc})") from exc
     if not isinstance(data, dict):

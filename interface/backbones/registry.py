@@ -12,6 +12,7 @@ from collections.abc import Callable
 from torch import nn
 
 from interface.errors import InputError
+from interface.limits import RUN_RANGES, check
 
 BackboneFactory = Callable[..., nn.Module]
 _REGISTRY: dict[str, BackboneFactory] = {}
@@ -47,6 +48,5 @@ def build_backbone(name: str, *, embedding_size: int = 512, input_size: int = 11
         raise InputError(f"backbone: unknown name {name!r}; expected one of {', '.join(list_backbones())}")
     if not isinstance(embedding_size, int) or embedding_size < 1:
         raise InputError(f"embedding_size: {embedding_size!r} is not a positive integer")
-    if not isinstance(input_size, int) or input_size < 16 or input_size % 16:
-        raise InputError(f"input_size: {input_size!r}; expected a multiple of 16, at least 16")
+    check("input_size", input_size, RUN_RANGES, label="input_size")
     return _REGISTRY[name](embedding_size=embedding_size, input_size=input_size)

@@ -17,6 +17,7 @@ import numpy as np
 
 from interface.atomic import write_bytes
 from interface.data.images import DEFAULT_QUALITY, as_jpeg, decode_jpeg
+from interface.data.labels import pair_labels
 from interface.data.manifest import verify_listed
 from interface.data.safe_pickle import Refused, load_pack_pickle
 from interface.errors import InputError
@@ -67,7 +68,7 @@ def read_bin(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(obj, tuple | list) or len(obj) != 2:
         raise InputError(f"{path}: expected a pickled (bins, issame_list) pair, got {type(obj).__name__}")
     bins, issame = obj
-    issame = np.asarray(issame).astype(bool).ravel()
+    issame = pair_labels(issame, str(path))
     if len(bins) != 2 * issame.size:
         raise InputError(
             f"{path}: {len(bins)} images but {issame.size} pairs; expected exactly 2 images per pair"

@@ -23,6 +23,7 @@ from interface.errors import InputError
 
 log = logging.getLogger(__name__)
 
+RECORDIO_FILES = ("train.rec", "train.idx", "property")  # an InsightFace training folder
 CACHE_LIMIT_MB = 4096  # refuse an in-memory cache larger than this (uint8 bytes)
 
 
@@ -41,7 +42,14 @@ def open_source(source: str | os.PathLike[str] | ImageSource) -> ImageSource:
     if not isinstance(source, str | os.PathLike):
         return source
     root = Path(source)
-    if (root / "train.rec").is_file():
+    present = [name for name in RECORDIO_FILES if (root / name).is_file()]
+    if present and len(present) < len(RECORDIO_FILES):
+        missing = [name for name in RECORDIO_FILES if name not in present]
+        raise InputError(
+            f"{root}: RecordIO set without {' and '.join(missing)} (has {', '.join(present)}; needs "
+            f"{', '.join(RECORDIO_FILES)})"
+        )
+    if present:
         from interface.data.records import RecordDataset
 
         return RecordDataset(root)

@@ -41,12 +41,13 @@ class ImageFolder:
                 for p in (self.root / name).iterdir()
                 if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
             )
+            if not found:  # e.g. the meta/ folder of an IJB set: not an identity, not a training set
+                raise InputError(
+                    f"{self.root}: identity folder {name!r} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
+                    "a training set is train.rec + train.idx + property, or <identity>/<image files> folders"
+                )
             files += found
             labels += [label] * len(found)
-        if not files:
-            raise InputError(
-                f"{self.root}: identity folders hold no images ({', '.join(sorted(IMAGE_EXTENSIONS))})"
-            )
         self.files = files
         self.labels = np.asarray(labels, dtype=np.int64)
         self.num_classes = len(self.identities)

@@ -8,6 +8,7 @@ header. Rows of the first and third file describe the same image, row by row.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import pandas as pd
 
 from interface.data.manifest import verify_listed
 from interface.errors import InputError
+from interface.textfiles import read_text
 from interface.untrusted import relative_name
 
 SUFFIXES = ("_face_tid_mid.txt", "_template_pair_label.txt", "_name_5pts_score.txt")
@@ -41,35 +43,40 @@ class IJBMeta:
         return self.root / "loose_crop" / self.image_names[k]
 
 
-def _first_bad_line(path: Path, kinds: list[type]) -> str:
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            fields = line.split()
-            if len(fields) != len(kinds):
-                return f"{path} line {number}: {len(fields)} fields, expected {len(kinds)}"
-            for value, kind in zip(fields, kinds):
-                try:
-                    parsed = kind(value)
-                except ValueError:
-                    parsed = None
-                if parsed is None or (kind is float and not math.isfinite(parsed)):
-                    return f"{path} line {number}: {value!r} is not {'an integer' if kind is int else 'a finite number'}"
+def _first_bad_line(path: Path, text: str, kinds: list[type]) -> str:
+    for number, line in enumerate(text.split("\n"), start=1):
+        fields = line.split()
+        if not fields and number == text.count("\n") + 1:
+            break  # the empty remainder after the final line end
+        if len(fields) != len(kinds):
+            return f"{path} line {number}: {len(fields)} fields, expected {len(kinds)}"
+        for value, kind in zip(fields, kinds):
+            try:
+                parsed = kind(value)
+            except ValueError:
+                parsed = None
+            if parsed is None or (kind is float and not math.isfinite(parsed)):
+                return f"{path} line {number}: {value!r} is not {'an integer' if kind is int else 'a finite number'}"
     return f"{path}: could not be parsed"
 
 
 def _read_table(path: Path, kinds: list[type]) -> pd.DataFrame:
     """Whitespace-separated table with one column per ``kinds`` entry (str, int or float)."""
     dtypes = {i: {str: "object", int: "int64", float: "float64"}[k] for i, k in enumerate(kinds)}
-    if path.is_file() and path.stat().st_size == 0:
-        raise InputError(f"{path}: empty file")
     try:
-        table = pd.read_csv(path, sep=r"\s+", header=None, dtype=dtypes, engine="c", na_filter=False)
+        text = read_text(path)  # UTF-8 with or without BOM, any line ends; else one error line
     except FileNotFoundError:
         raise InputError(f"{path}: missing") from None
+    if not text.strip():
+        raise InputError(f"{path}: empty file")
+    try:
+        table = pd.read_csv(
+            io.StringIO(text), sep=r"\s+", header=None, dtype=dtypes, engine="c", na_filter=False
+        )
     except (ValueError, pd.errors.ParserError):
-        raise InputError(_first_bad_line(path, kinds)) from None
+        raise InputError(_first_bad_line(path, text, kinds)) from None
     if table.shape[1] != len(kinds):
-        raise InputError(_first_bad_line(path, kinds))
+        raise InputError(_first_bad_line(path, text, kinds))
     return table
 
 

@@ -26,6 +26,7 @@ from typing import IO, NamedTuple
 
 import numpy as np
 
+from interface.data.labels import class_label
 from interface.errors import InputError
 
 MAGIC = 0xCED7230A
@@ -96,10 +97,13 @@ def unpack_record(record: bytes | memoryview, where: str = "record") -> tuple[IR
     return IRHeader(flag, label, rid, rid2), bytes(record[start:])
 
 
-def record_class(header: IRHeader) -> int:
-    """Class index of an image record: the rounded scalar label, or ``label[0]`` for array labels."""
+def record_class(header: IRHeader, where: str = "record") -> int:
+    """Class index of an image record: the scalar label, or ``label[0]`` for array labels.
+
+    A NaN, infinite, fractional or negative label raises InputError naming ``where``.
+    """
     value = header.label if header.flag == 0 else header.label[0]
-    return int(round(float(value)))
+    return class_label(value, where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,7 +222,22 @@ def read_idx(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if bad.size:
         i = int(bad[0])
         raise InputError(f"{path} line {i + 1}: negative key or offset ({keys[i]}, {offsets[i]})")
+    _refuse_duplicate_keys(path, keys)
     return keys, offsets
+
+
+def _refuse_duplicate_keys(path: Path, keys: np.ndarray) -> None:
+    """A key listed twice would make one record shadow another: name both lines (1-based)."""
+    order = np.argsort(keys, kind="stable")  # stable: of equal keys, the earlier line comes first
+    ordered = keys[order]
+    repeats = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if repeats.size:
+        second = int(order[repeats + 1].min())
+        first = int(np.flatnonzero(keys == keys[second])[0])
+        raise InputError(
+            f"{path} line {second + 1}: key {keys[second]} is listed twice (first at line {first + 1}); "
+            "every record key must appear once"
+        )
 
 
 class RecordReader:

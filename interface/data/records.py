@@ -19,9 +19,11 @@ import numpy as np
 
 from interface.atomic import atomic_path
 from interface.data.images import DEFAULT_QUALITY, as_jpeg, check_image, decode_jpeg, encode_jpeg, jpeg_size
+from interface.data.labels import class_label
 from interface.data.manifest import match_known_set, verify_manifest, write_manifest
 from interface.data.recordio import RecordReader, RecordWriter, pack_record, record_class, unpack_record
 from interface.errors import InputError
+from interface.textfiles import read_text
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ def read_property(root: Path) -> tuple[int, int, int]:
     """``(num_classes, H, W)`` from ``root/property`` (one line ``num_classes,H,W``)."""
     path = root / "property"
     try:
-        text = path.read_text(encoding="ascii").strip()
+        text = read_text(path).strip()
     except FileNotFoundError:
         raise InputError(
             f"{path}: missing (expected one line 'num_classes,H,W', e.g. '85742,112,112')"
@@ -77,8 +79,8 @@ class RecordDataset:
                     raise InputError(
                         f"{reader.where(0)}: header record has {header.flag} label, expected [A, B]"
                     )
-                first = self._first_identity_key(int(round(float(header.label[0]))))
-                last = int(round(float(header.label[1])))
+                first = self._first_identity_key(class_label(header.label[0], reader.where(0)))
+                last = class_label(header.label[1], reader.where(0))
                 if last > FLOAT32_EXACT:  # B may be rounded too; one identity record per class
                     last = first + self.num_classes
                 keys = np.arange(1, first, dtype=np.int64)
@@ -113,7 +115,7 @@ class RecordDataset:
         return int(self.keys[i])
 
     def _class(self, key: int, header) -> int:
-        label = record_class(header)
+        label = record_class(header, self.reader.where(key))
         if not 0 <= label < self.num_classes:
             raise InputError(
                 f"{self.reader.where(key)}: label {label} outside [0, {self.num_classes}) "

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from interface.atomic import write_json
 from interface.errors import InputError, cli_main
+from interface.limits import EVALUATE_RANGES, OPTION_RANGES, check, check_device
+from interface.textfiles import read_text
 
 log = logging.getLogger("interface.evaluate")
 
@@ -114,7 +116,7 @@ def _benchmarks(args: argparse.Namespace):
     out += [Benchmark(b, k, p, o, dict(opts)) for b, k, p, o in zip(*lists)]
     if args.benchmarks_json:
         try:
-            entries = json.loads(args.benchmarks_json.read_text())
+            entries = json.loads(read_text(args.benchmarks_json))
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(
                 f"--benchmarks-json {args.benchmarks_json}: cannot be read as JSON ({exc})"
@@ -142,6 +144,14 @@ def _benchmarks(args: argparse.Namespace):
     names = [b.name for b in out]
     if len(set(names)) != len(names):
         raise InputError(f"benchmark names must be unique in one call, got {names}")
+    seen: dict[Path, str] = {}
+    for bench in out:  # two benchmarks writing one file would overwrite each other's scores
+        target = bench.out.resolve()
+        if target in seen:
+            raise InputError(
+                f"--out {bench.out}: given to both {seen[target]!r} and {bench.name!r}; use one file each"
+            )
+        seen[target] = bench.name
     return out
 
 
@@ -152,6 +162,10 @@ def load_context(run_dir: Path, args: argparse.Namespace):
     from interface.training import load_run
     from interface.untrusted import plain_name
 
+    if run_dir.is_file():
+        raise InputError(
+            f"--run {run_dir}: is a file (a bare model state_dict?); expected a run folder holding model.pt and run.json"
+        )
     if not run_dir.is_dir():
         raise InputError(f"--run {run_dir}: no such run folder")
     model_file = run_dir / "model.pt"
@@ -182,8 +196,16 @@ def load_context(run_dir: Path, args: argparse.Namespace):
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = _parser().parse_args(argv)
-    if args.batch_size < 1:
-        raise InputError(f"--batch-size {args.batch_size}; expected >= 1")
+    flags = (
+        ("--batch-size", "batch_size", EVALUATE_RANGES),
+        ("--threads", "threads", EVALUATE_RANGES),
+        ("--n-folds", "n_folds", OPTION_RANGES),
+        ("--seed", "seed", OPTION_RANGES),
+    )
+    for flag, key, table in flags:
+        if getattr(args, key) is not None:  # None: the flag was not given
+            check(key, getattr(args, key), table, label=flag)
+    check_device(args.device, label="--device")
     benches = _benchmarks(args)
     from interface.evaluation.tasks import run_benchmark
 

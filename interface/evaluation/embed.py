@@ -17,13 +17,17 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from interface.errors import InputError
+from interface.limits import check_device
 
 log = logging.getLogger(__name__)
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
     """ "auto" -> cuda if available else cpu; otherwise ``torch.device(device)``."""
-    if str(device) == "auto":
+    if isinstance(device, torch.device):
+        return device
+    check_device(device, label="device")
+    if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
 

@@ -29,6 +29,7 @@ import numpy as np
 from interface.errors import InputError
 from interface.evaluation import roc
 from interface.evaluation.verification import check_finite
+from interface.textfiles import read_text
 
 CMC_RANKS = (1, 5, 10)
 ID_FARS = (1e-6,)
@@ -168,16 +169,15 @@ def read_noise_list(path, n_records: int) -> np.ndarray:
     Raises InputError naming the file and line for a non-integer or out-of-range index.
     """
     out = []
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            text = line.split("#", 1)[0].strip()
-            if not text:
-                continue
-            try:
-                idx = int(text)
-            except ValueError:
-                raise InputError(f"{path}:{lineno}: expected a record index, got {text!r}") from None
-            if not 0 <= idx < n_records:
-                raise InputError(f"{path}:{lineno}: record index {idx} outside [0, {n_records})")
-            out.append(idx)
+    for lineno, line in enumerate(read_text(path).split("\n"), 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            idx = int(text)
+        except ValueError:
+            raise InputError(f"{path}:{lineno}: expected a record index, got {text!r}") from None
+        if not 0 <= idx < n_records:
+            raise InputError(f"{path}:{lineno}: record index {idx} outside [0, {n_records})")
+        out.append(idx)
     return np.asarray(sorted(set(out)), dtype=np.int64)

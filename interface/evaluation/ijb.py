@@ -39,6 +39,14 @@ IJB_FARS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 CHUNK_PAIRS = 32_768
 
 
+#: The values each §4.3 switch of :class:`ImageFeatureMode` can take (the workflow schema's enums).
+IMAGE_FEATURE_MODES: dict[str, tuple[str, ...]] = {
+    "flip": ("F1", "F2"),
+    "norm": ("N0", "N1"),
+    "detector": ("D0", "D1"),
+}
+
+
 @dataclass(frozen=True)
 class ImageFeatureMode:
     """The §4.3 switches. flip: "F2" (sum) or "F1" (concatenate); norm: "N1" keep raw norm or
@@ -49,11 +57,8 @@ class ImageFeatureMode:
     detector: str = "D1"
 
     def __post_init__(self) -> None:
-        for key, value, allowed in (
-            ("flip", self.flip, ("F1", "F2")),
-            ("norm", self.norm, ("N0", "N1")),
-            ("detector", self.detector, ("D0", "D1")),
-        ):
+        for key, allowed in IMAGE_FEATURE_MODES.items():
+            value = getattr(self, key)
             if value not in allowed:
                 raise InputError(f"IJB image-feature mode {key}={value!r}; expected one of {allowed}")
 

@@ -21,6 +21,7 @@ from interface.evaluation import identification, ijb, verification
 from interface.evaluation.cache import cache_key, cached_arrays, data_fingerprint
 from interface.evaluation.embed import extract
 from interface.evaluation.spec import identification_spec, ijb_spec, verification_spec
+from interface.limits import OPTION_RANGES, check, check_items
 from interface.untrusted import plain_name
 
 KINDS = ("verification", "ijb", "identification")
@@ -53,6 +54,26 @@ class Benchmark:
             )
         self.path = Path(self.path)
         self.out = Path(self.out)
+        self._check_options()
+
+    def _check_options(self) -> None:
+        """Each option of this kind in its legal range (interface.limits.OPTION_RANGES) before any work."""
+        accepted = OPTION_KEYS[self.kind]
+        for key, value in self.options.items():
+            if key not in accepted:
+                continue  # another kind's option given to all benchmarks by a flag: ignored here
+            label = f"benchmark {self.name!r} option {key!r}"
+            if key == "ladder":
+                check_items(key, value, OPTION_RANGES, label)
+            elif key in ijb.IMAGE_FEATURE_MODES:
+                if value not in ijb.IMAGE_FEATURE_MODES[key]:
+                    allowed = ", ".join(ijb.IMAGE_FEATURE_MODES[key])
+                    raise InputError(f"{label}: value {value!r}; expected one of {allowed}")
+            elif key == "clean":
+                if not isinstance(value, bool):
+                    raise InputError(f"{label}: value {value!r}; expected true or false")
+            else:
+                check(key, value, OPTION_RANGES, label)
 
 
 @dataclass

@@ -28,6 +28,7 @@ from interface.evaluation import roc
 ACC_THRESHOLDS = np.arange(0, 4, 0.01)
 VAL_THRESHOLDS = np.arange(0, 4, 0.001)
 VAL_FAR_TARGET = 1e-3
+UNIT_TOLERANCE = 1e-3  # |row norm - 1| accepted as "normalised" (float32 rounding is ~1e-7)
 
 
 def fuse_flip(E0: np.ndarray, E1: np.ndarray) -> tuple[np.ndarray, float]:
@@ -79,6 +80,26 @@ def check_finite(x: np.ndarray, what: str) -> None:
         row = int(np.argwhere(bad)[0][0])
         raise InputError(
             f"{what}: {int(bad.any(axis=-1).sum()) if x.ndim > 1 else int(bad.sum())} rows hold NaN/inf (first at row {row})"
+        )
+
+
+def check_unit_rows(x: np.ndarray, what: str, tolerance: float = UNIT_TOLERANCE) -> None:
+    """Raise InputError naming ``what`` unless every row of ``x`` has L2 norm 1 within ``tolerance``.
+
+    The protocol's distance threshold grid [0, 4) assumes unit vectors (§3): raw embeddings give
+    distances on another scale and about 0.5 accuracy without a word. All-zero rows pass (what
+    :func:`l2_normalise` leaves of a zero embedding).
+    """
+    x = np.asarray(x)
+    if x.ndim != 2 or not np.issubdtype(x.dtype, np.number):
+        return  # the shape checks of pair_distances name the problem
+    norms = np.sqrt(np.einsum("ij,ij->i", x.astype(np.float64), x.astype(np.float64)))
+    bad = np.flatnonzero((np.abs(norms - 1.0) > tolerance) & (norms != 0) & np.isfinite(norms))
+    if bad.size:
+        row = int(bad[0])
+        raise InputError(
+            f"{what}: row {row} has L2 norm {norms[row]:.6g} ({bad.size} rows off 1 by more than {tolerance:g}); "
+            "expected L2-normalised rows (use fuse_flip or l2_normalise first)"
         )
 
 
@@ -177,6 +198,7 @@ def evaluate(embeddings: np.ndarray, issame: np.ndarray, n_folds: int = 10) -> d
         ``eer`` (of the ROC over all pairs, score = -distance, sklearn ``roc_curve`` defaults),
         ``n_pairs``, ``n_folds``.
     """
+    check_unit_rows(embeddings, "embeddings")
     d, same = pair_distances(embeddings, issame)
     n = d.shape[0]
     blocks = kfold_test_blocks(n, n_folds)

@@ -12,16 +12,16 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
 from interface.errors import InputError, cli_main
+from interface.textfiles import parse_yaml
 
 
 def _override(text: str) -> tuple[str, object]:
-    if "=" not in text:
+    """``key=value`` of ``--set``, the value parsed as YAML (a malformed one is one error line)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
         raise InputError(f"--set {text!r}: expected key=value (value in YAML syntax)")
-    key, value = text.split("=", 1)
-    return key.strip(), yaml.safe_load(value)
+    return key.strip(), parse_yaml(value, f"--set {text!r}")
 
 
 @cli_main

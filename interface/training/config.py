@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import re
 import types
 import typing
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from interface.errors import InputError
+from interface.limits import RUN_ITEM_RANGES, RUN_RANGES, check, check_device, check_items
+from interface.textfiles import load_yaml
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Schedule = Literal["step", "poly"]
@@ -27,7 +26,8 @@ Schedule = Literal["step", "poly"]
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """Every setting of one run. Units and ranges are checked in :meth:`__post_init__`."""
+    """Every setting of one run. Types and ranges (:data:`interface.limits.RUN_RANGES`) are checked
+    in :meth:`__post_init__`."""
 
     data: str  # dataset folder (train.rec, train.idx, property)
     loss: str = "arcface"  # a name from interface.losses.list_losses()
@@ -64,30 +64,13 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         _check_types(self)
-        positive = ("embedding_size", "input_size", "batch_size", "epochs", "log_every", "max_nonfinite")
-        for name in positive:
-            _require(name, getattr(self, name), getattr(self, name) >= 1, "an integer >= 1")
-        _require("lr", self.lr, self.lr > 0, "a positive number")
-        _require("max_steps", self.max_steps, self.max_steps is None or self.max_steps >= 1, "null or >= 1")
-        _require("momentum", self.momentum, 0 <= self.momentum < 1, "a number in [0, 1)")
-        _require("weight_decay", self.weight_decay, self.weight_decay >= 0, "a number >= 0")
-        _require("warmup_epochs", self.warmup_epochs, self.warmup_epochs >= 0, "a number >= 0")
-        _require("poly_power", self.poly_power, self.poly_power > 0, "a positive number")
-        _require("grad_clip", self.grad_clip, self.grad_clip is None or self.grad_clip > 0, "null or > 0")
-        _require("num_workers", self.num_workers, self.num_workers >= 0, "an integer >= 0")
-        _require("threads", self.threads, self.threads is None or self.threads >= 1, "null or >= 1")
-        _require("checkpoint_every", self.checkpoint_every, self.checkpoint_every >= 0, "an integer >= 0")
-        _require("cache_mb", self.cache_mb, self.cache_mb >= 0, "an integer >= 0 (MiB)")
-        _require("seed", self.seed, 0 <= self.seed < 2**31, "an integer in [0, 2^31)")
+        for name in RUN_RANGES:
+            check(name, getattr(self, name), RUN_RANGES)
+        for name in RUN_ITEM_RANGES:
+            check_items(name, getattr(self, name), RUN_ITEM_RANGES)
         ordered = all(a < b for a, b in zip(self.milestones, self.milestones[1:], strict=False))
-        _require(
-            "milestones",
-            self.milestones,
-            ordered and all(m > 0 for m in self.milestones),
-            "increasing epochs > 0",
-        )
-        valid_device = re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device)
-        _require("device", self.device, bool(valid_device), "auto, cpu, cuda or cuda:N")
+        _require("milestones", self.milestones, ordered, "increasing epochs > 0")
+        check_device(self.device, available=False)  # availability: checked where the run starts
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able mapping of every setting (the resolved config in run.json)."""
@@ -162,7 +145,10 @@ def config_from_mapping(mapping: Any, where: str = "config") -> RunConfig:
             raise InputError(f"{where}: unknown key {key!r}{hint}; known keys: {', '.join(known)}")
     if "data" not in mapping:
         raise InputError(f"{where}: missing required key 'data' (the dataset folder)")
-    return RunConfig(**mapping)
+    try:
+        return RunConfig(**mapping)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
@@ -174,10 +160,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: config file not found")
-    try:
-        mapping = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    mapping = load_yaml(path)
     mapping = dict(mapping or {}) if isinstance(mapping, dict) or mapping is None else mapping
     if isinstance(mapping, dict):
         mapping.update(overrides or {})

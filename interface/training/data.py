@@ -42,7 +42,12 @@ def open_records(folder: str | Path):
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"config key 'data': dataset folder {root} not found")
-    return open_source(root)
+    records = open_source(root)
+    if records.num_classes < 2:
+        raise InputError(
+            f"config key 'data': {root} holds {records.num_classes} class; training needs at least 2 identities"
+        )
+    return records
 
 
 def cache_megabytes(num_images: int, input_size: int) -> float:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from interface.errors import InputError
+from interface.limits import check_device
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,11 @@ class Context:
 
 def resolve_device(requested: str, local_rank: int = 0) -> torch.device:
     """``auto``: CUDA (this process's local GPU) when available, else CPU; ``cuda`` needs a GPU."""
+    check_device(requested)
     if requested == "auto":
         requested = "cuda" if torch.cuda.is_available() else "cpu"
-    if requested.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise InputError(f"config key 'device': {requested!r} requested but CUDA is not available")
-        if requested == "cuda":
-            return torch.device("cuda", local_rank)
+    if requested == "cuda":
+        return torch.device("cuda", local_rank)
     return torch.device(requested)
 
 

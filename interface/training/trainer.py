@@ -30,6 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from interface.errors import InputError
+from interface.limits import MIN_BATCH_PER_PROCESS
 from interface.training import runs
 from interface.training.batches import EpochPlan, MemorySource
 from interface.training.checkpoint import (
@@ -146,6 +147,17 @@ def _check_resumable(saved: dict[str, Any], config: RunConfig, path: Path) -> No
             )
 
 
+def _check_batch_per_process(backbone: nn.Module, batch_size: int, world: int) -> None:
+    """A BatchNorm layer in training mode needs at least two images in each process's batch."""
+    per_process = batch_size // world
+    has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in backbone.modules())
+    if has_bn and per_process < MIN_BATCH_PER_PROCESS:
+        raise InputError(
+            f"config key 'batch_size': value {batch_size} gives {per_process} image(s) per process over "
+            f"{world} processes; BatchNorm needs at least {MIN_BATCH_PER_PROCESS} per process"
+        )
+
+
 class Trainer:
     """One run: ``Trainer(config, out_dir).run() -> run_info`` (see module docstring)."""
 
@@ -165,6 +177,7 @@ class Trainer:
         records = open_records(config.data)
         self.num_classes = records.num_classes
         self.backbone, self.loss = build_models(config, self.num_classes)
+        _check_batch_per_process(self.backbone, config.batch_size, ctx.world)
         self.data = open_training_data(
             records,
             config.input_size,

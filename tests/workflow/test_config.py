@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import yaml
 from conftest import REPO
 from snakemake.utils import update_config
 
+from interface import limits
 from interface.errors import InputError
 from interface.losses import list_losses
 from interface.losses.registry import loss_class
@@ -375,3 +377,125 @@ def test_extra_runs_parse_from_their_ids():
         and spec["plugins"] == ["my_plugin.py"]
         and spec["loss_params"] == {"m": 0.2, "flag": True}
     )
+
+
+# ------------------------------------------------------------------ one range table, one schema
+NUMERIC_KEYWORDS = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "multipleOf")
+
+
+def _bounds(spec: dict) -> dict:
+    return {k: spec[k] for k in NUMERIC_KEYWORDS if k in spec}
+
+
+def _schema_type(spec: dict) -> set:
+    kind = spec.get("type")
+    return set(kind) if isinstance(kind, list) else {kind}
+
+
+#: RUN.yaml keys with a range that the workflow sets per run instead of taking them from `train`,
+#: and where the schema states their range (None: the workflow computes the value itself).
+PER_RUN_RANGE_AT = {"seed": ("matrix", "seeds"), "threads": None}
+
+
+def _recipe_spec(key: str) -> dict | None:
+    schema = wfconfig.load_schema()
+    if key in PER_RUN_RANGE_AT:
+        where = PER_RUN_RANGE_AT[key]
+        return None if where is None else schema["properties"][where[0]]["properties"][where[1]]["items"]
+    return schema["$defs"]["recipe"]["properties"].get(key)
+
+
+@pytest.mark.parametrize("key", sorted(limits.RUN_RANGES))
+def test_schema_bounds_of_every_ranged_run_key_equal_the_trainers_table(key):
+    legal = limits.RUN_RANGES[key]
+    spec = _recipe_spec(key)
+    if key in PER_RUN_RANGE_AT and spec is None:
+        assert key in wfruns.PER_RUN_KEYS
+        return
+    assert spec is not None, f"RUN.yaml key {key!r} has a range but no entry in the schema's recipe"
+    assert _bounds(spec) == legal.schema(), key
+    types = _schema_type(spec)
+    assert ("integer" if legal.kind is int else "number") in types, (key, types)
+    assert ("null" in types) == legal.nullable, (key, types)
+
+
+@pytest.mark.parametrize("key", sorted(limits.RUN_ITEM_RANGES))
+def test_schema_bounds_of_list_items_equal_the_trainers_table(key):
+    spec = wfconfig.load_schema()["$defs"]["recipe"]["properties"][key]
+    assert spec["type"] == "array"
+    assert _bounds(spec["items"]) == limits.RUN_ITEM_RANGES[key].schema()
+
+
+def test_every_numeric_recipe_key_of_the_schema_has_a_range_in_the_table():
+    recipe = wfconfig.load_schema()["$defs"]["recipe"]["properties"]
+    for key, spec in recipe.items():
+        numeric = _schema_type(spec) & {"integer", "number"} or (
+            spec.get("type") == "array" and _schema_type(spec["items"]) & {"integer", "number"}
+        )
+        if numeric:
+            assert key in limits.RUN_RANGES or key in limits.RUN_ITEM_RANGES, key
+
+
+@pytest.mark.parametrize("key", sorted(limits.OPTION_RANGES))
+def test_schema_bounds_of_evaluator_options_equal_the_table(key):
+    spec = wfconfig.load_schema()["$defs"]["benchmark"]["properties"]["options"]["properties"][key]
+    spec = spec["items"] if spec.get("type") == "array" else spec
+    assert _bounds(spec) == limits.OPTION_RANGES[key].schema()
+
+
+def test_schema_ijb_modes_are_the_modes_the_code_has():
+    from interface.evaluation.ijb import IMAGE_FEATURE_MODES
+
+    options = wfconfig.load_schema()["$defs"]["benchmark"]["properties"]["options"]["properties"]
+    for key, allowed in IMAGE_FEATURE_MODES.items():
+        assert options[key]["enum"] == list(allowed), key
+
+
+def test_schema_device_pattern_and_evaluate_batch_are_the_tables():
+    schema = wfconfig.load_schema()
+    assert schema["$defs"]["recipe"]["properties"]["device"]["pattern"] == f"^({limits.DEVICE_PATTERN})$"
+    batch = schema["properties"]["evaluate"]["properties"]["batch_size"]
+    assert _bounds(batch) == limits.EVALUATE_RANGES["batch_size"].schema()
+
+
+@pytest.mark.parametrize(
+    "train,needle",
+    [
+        ({"lr": float("inf")}, "train.lr"),
+        ({"lr": float("nan")}, "train.lr"),
+        ({"momentum": float("nan")}, "train.momentum"),
+        ({"input_size": 40}, "train.input_size"),
+        ({"batch_size": 1}, "train.batch_size"),
+    ],
+)
+def test_values_the_trainer_refuses_are_refused_at_parse_time(train, needle):
+    config = load({"train": train})
+    with pytest.raises(InputError, match=re.escape(needle)):
+        resolve(config)
+    key, value = next(iter(train.items()))
+    with pytest.raises(InputError, match=key):
+        config_from_mapping({"data": "x", key: value})
+
+
+def test_batch_of_one_per_gpu_or_an_uneven_split_is_refused_at_parse_time():
+    with pytest.raises(InputError, match="per GPU"):
+        resolve(load({"train": {"batch_size": 4}, "gpus_per_run": 4}))
+    with pytest.raises(InputError, match="not divisible by gpus_per_run 4"):
+        resolve(load({"train": {"batch_size": 10}, "gpus_per_run": 4}))
+    resolve(load({"train": {"batch_size": 8}, "gpus_per_run": 4}))  # 2 per GPU: legal
+
+
+@pytest.mark.parametrize("train", [{"lr": 1e-9}, {"input_size": 48}, {"batch_size": 2}, {"momentum": 0.0}])
+def test_legal_neighbours_pass_the_parse_time_checks(train):
+    resolve(load({"train": train}))
+    config_from_mapping({"data": "x", **train})
+
+
+def test_config_files_with_a_repeated_key_are_refused_and_bom_crlf_files_read(tmp_path):
+    repeated = tmp_path / "repeated.yaml"
+    repeated.write_text("train:\n  lr: 0.4\n  lr: 0.1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"repeated.yaml: key 'lr' given twice \(second time at line 3\)"):
+        wfconfig.check_config_files([repeated])
+    legal = tmp_path / "legal.yaml"
+    legal.write_bytes(b"\xef\xbb\xbftrain:\r\n  lr: 0.4\r\n  epochs: 1\r\n")
+    wfconfig.check_config_files([legal, REPO / "config.yaml"])

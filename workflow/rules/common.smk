@@ -31,7 +31,9 @@ def prepend_env(name, value):
 prepend_env("PATH", Path(sys.executable).parent)
 prepend_env("PYTHONPATH", HARNESS_ROOT)
 
-# Validate (schema + plugin losses + every loss setting) and expand the matrix before any job starts.
+# Validate (config files' text + schema + plugin losses + every loss setting + the trainer's value
+# ranges) and expand the matrix before any job starts.
+wfconfig.check_config_files(workflow.configfiles)
 CONFIG, SCHEMA = wfconfig.load_config(config, Path.cwd())
 config.update(CONFIG)
 RUNS = wfruns.expand_matrix(CONFIG, SCHEMA)

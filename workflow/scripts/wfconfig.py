@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from interface.errors import InputError
+from interface.limits import MIN_BATCH_PER_PROCESS, RUN_ITEM_RANGES, RUN_RANGES, check, check_items
+from interface.textfiles import load_yaml, parse_yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
@@ -30,7 +31,7 @@ def _schema_text() -> str:
 
 def load_schema(extra_losses: Iterable[str] = ()) -> dict[str, Any]:
     """The config schema, its loss enum extended by ``extra_losses`` (names registered by plugins)."""
-    schema = yaml.safe_load(_schema_text())
+    schema = parse_yaml(_schema_text(), str(SCHEMA_PATH))
     enum = schema["$defs"]["loss_name"]["enum"]
     enum.extend(sorted(set(extra_losses) - set(enum)))
     return schema
@@ -132,4 +133,37 @@ def load_config(config: dict[str, Any], workdir: Path) -> tuple[dict[str, Any], 
     schema = load_schema(extra_losses=list_losses())
     validate(config, schema)
     _fill_defaults(config, schema, schema["$defs"])
+    check_recipe(config)
     return config, schema
+
+
+def check_recipe(config: dict[str, Any]) -> None:
+    """What the schema cannot state but the trainer refuses: finite numbers (JSON Schema lets NaN
+    and infinities pass every numeric bound), a global batch that splits evenly over the GPUs of
+    a run, and BatchNorm's two images per process.
+
+    Ranges come from :data:`interface.limits.RUN_RANGES`, the table the trainer checks.
+    """
+    recipe = config.get("train") or {}
+    for key, value in recipe.items():
+        check(key, value, RUN_RANGES, label=f"config key train.{key}")
+        check_items(key, value, RUN_ITEM_RANGES, label=f"config key train.{key}")
+    batch, gpus = recipe.get("batch_size"), config.get("gpus_per_run") or 0
+    if isinstance(batch, int) and gpus > 1 and batch % gpus:
+        raise InputError(
+            f"config key train.batch_size: value {batch} is not divisible by gpus_per_run {gpus} "
+            "(each process takes batch_size / gpus_per_run)"
+        )
+    if isinstance(batch, int) and gpus > 1 and batch // gpus < MIN_BATCH_PER_PROCESS:
+        raise InputError(
+            f"config key train.batch_size: value {batch} gives {batch // gpus} image(s) per GPU with "
+            f"gpus_per_run {gpus}; BatchNorm needs at least {MIN_BATCH_PER_PROCESS} per process"
+        )
+
+
+def check_config_files(paths: Iterable[str | Path]) -> None:
+    """Re-read each config file Snakemake merged: UTF-8 text and no key given twice in a mapping
+    (Snakemake's own loader keeps the last value of a repeated key without a word)."""
+    for path in paths:
+        if Path(path).is_file():  # Snakemake itself reports a config file it could not open
+            load_yaml(path)
