@@ -2,7 +2,15 @@
 
 The record is what ``python -m interface evaluate`` writes per (run, benchmark):
 ``{"run_id", "benchmark", "kind", "spec", "rows": [{"run_id", "benchmark", "metric", "value",
-"n"}], "extra"}``. Metric names follow CONTRACTS.md (Evaluation).
+"n", "resolved", "n_events"}], "items": {metric: [0 | 1, ...]}, "extra"}``.
+
+``resolved`` / ``n_events`` follow :mod:`interface.evaluation.resolution` for rate read-outs at a
+false-accept rate (``n_events = far * impostor comparisons``); other metrics are resolved with
+``n_events`` null. ``items`` holds per-item outcomes whose mean is the row's value, in an order
+fixed by the benchmark files (pair order, genuine pairs in meta order, probe pairs), so two runs
+scored on the same files pair item by item: verification ``accuracy`` (pair correct at its fold's
+threshold), IJB ``tar_at_far_<f>`` (genuine pair accepted at that FAR's threshold) and
+identification ``rank1`` (probe pair hit at rank 1 on the full gallery).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from interface.errors import InputError
 from interface.evaluation import identification, ijb, verification
 from interface.evaluation.cache import cache_key, cached_arrays, data_fingerprint
 from interface.evaluation.embed import extract
+from interface.evaluation.resolution import rate_resolution
 from interface.evaluation.spec import identification_spec, ijb_spec, verification_spec
 
 KINDS = ("verification", "ijb", "identification")
@@ -85,14 +94,31 @@ class Context:
         return cached_arrays(cache_file, key, compute)
 
 
-def _row(ctx: Context, bench: Benchmark, metric: str, value: float, n: int) -> dict:
+def _row(
+    ctx: Context,
+    bench: Benchmark,
+    metric: str,
+    value: float,
+    n: int,
+    far: float | None = None,
+    n_impostor: int = 0,
+) -> dict:
+    """One tidy row; ``far`` (with the ``n_impostor`` comparisons it is read on) marks a rate read-out."""
+    n_events, resolved = (None, True) if far is None else rate_resolution(far, n_impostor)
     return {
         "run_id": ctx.run_id,
         "benchmark": bench.name,
         "metric": metric,
         "value": float(value),
         "n": int(n),
+        "resolved": bool(resolved),
+        "n_events": n_events,
     }
+
+
+def _outcomes(flags: np.ndarray) -> list[int]:
+    """Per-item outcomes as JSON 0/1 integers."""
+    return np.asarray(flags, dtype=bool).astype(int).tolist()
 
 
 def _require(path: Path, what: str, is_dir: bool = False) -> Path:
@@ -102,7 +128,7 @@ def _require(path: Path, what: str, is_dir: bool = False) -> Path:
     return path
 
 
-def _verification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict]:
+def _verification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict, dict]:
     from interface.data import read_bin
 
     path = _require(bench.path, f"verification pack for {bench.name!r}")
@@ -119,19 +145,21 @@ def _verification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dic
     metrics = {
         "accuracy": res["accuracy"],
         "accuracy_std": res["accuracy_std"],
-        "val_at_far_1e-3": res["val_at_far"],
         "xnorm": res["xnorm"],
         "threshold": res["threshold"],
     }
     # AUC and EER exist only when the pack holds both genuine and impostor pairs (no NaN in JSON)
     metrics.update({k: res[k] for k in ("auc", "eer") if k in res})
     rows = [_row(ctx, bench, k, v, n) for k, v in metrics.items()]
+    far = verification.VAL_FAR_TARGET
+    rows.insert(2, _row(ctx, bench, "val_at_far_1e-3", res["val_at_far"], n, far, res["n_impostor"]))
     extra = {
         k: res[k]
         for k in ("fold_accuracy", "thresholds", "val_std", "far", "val_thresholds", "n_pairs", "n_folds")
     }
     extra["cache_hit"] = hit
-    return verification_spec(n_folds), rows, extra
+    items = {"accuracy": _outcomes(res["pair_correct"])}
+    return verification_spec(n_folds), rows, extra, items
 
 
 class _AlignedIJBImages(Sequence):
@@ -154,7 +182,7 @@ class _AlignedIJBImages(Sequence):
         return self.align(img, np.asarray(self.landmarks[i]), size=112)
 
 
-def _ijb(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict]:
+def _ijb(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict, dict]:
     from interface.data.ijb import read_ijb
 
     root = _require(bench.path, f"IJB folder for {bench.name!r}", is_dir=True)
@@ -183,12 +211,16 @@ def _ijb(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict]:
         chunk=chunk,
     )
     n = res["n_pairs"]
-    rows = [_row(ctx, bench, f"tar_at_far_{far:.0e}", tar, n) for far, tar in res["tar_at_far"].items()]
+    rows = [
+        _row(ctx, bench, f"tar_at_far_{far:.0e}", tar, n, far, res["n_impostor"])
+        for far, tar in res["tar_at_far"].items()
+    ]
     rows += [_row(ctx, bench, "auc", res["auc"], n), _row(ctx, bench, "eer", res["eer"], n)]
-    extra = {k: res[k] for k in ("n_pairs", "n_genuine", "n_templates", "mode")}
+    extra = {k: res[k] for k in ("n_pairs", "n_genuine", "n_impostor", "n_templates", "mode")}
     extra["n_images"] = int(a["E0"].shape[0])
     extra["cache_hit"] = hit
-    return ijb_spec(mode.label, chunk), rows, extra
+    items = {f"tar_at_far_{far:.0e}": _outcomes(ok) for far, ok in res["accepted_at_far"].items()}
+    return ijb_spec(mode.label, chunk), rows, extra, items
 
 
 class _RecordImages(Sequence):
@@ -214,7 +246,7 @@ def _drop(path: Path, n: int) -> np.ndarray:
     return keep
 
 
-def _identification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict]:
+def _identification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict, dict]:
     from interface.data import RecordDataset
 
     root = _require(bench.path, f"identification folder for {bench.name!r}", is_dir=True)
@@ -245,7 +277,15 @@ def _identification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], d
     n = res["n_probe_pairs"]
     rows = [_row(ctx, bench, f"rank{r}", res[f"rank{r}"], n) for r in identification.CMC_RANKS]
     rows += [
-        _row(ctx, bench, f"tar_at_far_{far:.0e}", tar, res["n_genuine"] + res["n_impostor"])
+        _row(
+            ctx,
+            bench,
+            f"tar_at_far_{far:.0e}",
+            tar,
+            res["n_genuine"] + res["n_impostor"],
+            far,
+            res["n_impostor"],
+        )
         for far, tar in res["tar_at_far"].items()
     ]
     rows += [_row(ctx, bench, f"rank1@{m}", res["cmc"][m][1], n) for m in res["ladder"]]
@@ -255,16 +295,18 @@ def _identification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], d
         "cache_hit": hit,
         **{k: res[k] for k in ("n_probe_pairs", "n_genuine", "n_impostor", "n_distractors")},
     }
-    return identification_spec(res["ladder"], seed, cleaned), rows, extra
+    items = {"rank1": _outcomes(res["rank1_hits"])}
+    return identification_spec(res["ladder"], seed, cleaned), rows, extra, items
 
 
 _SCORERS = {"verification": _verification, "ijb": _ijb, "identification": _identification}
 
 
+# A scorer returns (spec, rows, extra, items) for one benchmark.
 def run_benchmark(ctx: Context, bench: Benchmark) -> dict:
     """Score ``bench`` for the run in ``ctx``; return the JSON record (not yet written)."""
     t0 = time.perf_counter()
-    spec, rows, extra = _SCORERS[bench.kind](ctx, bench)
+    spec, rows, extra, items = _SCORERS[bench.kind](ctx, bench)
     extra["model_sha256"] = ctx.model_sha
     extra["wall_time_s"] = round(time.perf_counter() - t0, 3)
     return {
@@ -273,5 +315,6 @@ def run_benchmark(ctx: Context, bench: Benchmark) -> dict:
         "kind": bench.kind,
         "spec": spec,
         "rows": rows,
+        "items": items,
         "extra": extra,
     }
