@@ -28,6 +28,7 @@ from interface.errors import InputError
 from interface.evaluation import identification, ijb, verification
 from interface.evaluation.cache import cache_key, cached_arrays, data_fingerprint
 from interface.evaluation.embed import extract
+from interface.evaluation.inputs import Inputs, cached_inputs, distinct
 from interface.evaluation.resolution import rate_resolution
 from interface.evaluation.spec import identification_spec, ijb_spec, verification_spec
 
@@ -65,7 +66,11 @@ class Benchmark:
 
 @dataclass
 class Context:
-    """A loaded run and the extraction settings shared by all its benchmarks."""
+    """A loaded run and the extraction settings shared by all its benchmarks.
+
+    ``cache_dir``: embeddings per run in ``<cache_dir>/<run_id>/<benchmark>.npz``; ``inputs_dir``:
+    the decoded benchmark inputs every run shares (``inputs.py``). None disables either.
+    """
 
     model: torch.nn.Module
     run_id: str
@@ -75,6 +80,8 @@ class Context:
     device: str = "auto"
     threads: int | None = None
     cache_dir: Path | None = None
+    inputs_dir: Path | None = None
+    inputs_status: dict[str, str] = field(default_factory=dict)
 
     def embed(self, images: np.ndarray | Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         return extract(
@@ -89,9 +96,30 @@ class Context:
             kind=bench.kind,
             input_size=self.input_size,
             colour="RGB",
+            layout="distinct images + index",
         )
         cache_file = None if self.cache_dir is None else self.cache_dir / self.run_id / f"{bench.name}.npz"
         return cached_arrays(cache_file, key, compute)
+
+    def inputs(self, bench: Benchmark, files: list[Path], decode) -> Inputs:
+        """The benchmark's decoded, deduplicated, resized images (shared cache, see ``inputs.py``);
+        ``decode() -> (distinct uint8 images, index, meta)`` runs only when the cache misses."""
+        inputs, status = cached_inputs(
+            self.inputs_dir, bench.name, bench.kind, files, self.input_size, decode
+        )
+        self.inputs_status[bench.name] = status
+        return inputs
+
+    def embed_inputs(self, bench: Benchmark, files: list[Path], decode) -> tuple[dict[str, np.ndarray], bool]:
+        """Embeddings of the distinct images (``E0``, ``E1``), their ``index`` and the meta arrays,
+        from the run's embedding cache or computed from the shared inputs."""
+
+        def compute() -> dict[str, np.ndarray]:
+            inputs = self.inputs(bench, files, decode)
+            E0, E1 = self.embed(inputs.x)
+            return {"E0": E0, "E1": E1, "index": inputs.index, **inputs.meta}
+
+        return self.arrays(bench, files, compute)
 
 
 def _row(
@@ -133,14 +161,15 @@ def _verification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dic
 
     path = _require(bench.path, f"verification pack for {bench.name!r}")
 
-    def compute():
+    def decode():
         images, issame = read_bin(path)
-        E0, E1 = ctx.embed(images)
-        return {"E0": E0, "E1": E1, "issame": np.asarray(issame, dtype=bool)}
+        unique, index = distinct(images)
+        return unique, index, {"issame": np.asarray(issame, dtype=bool)}
 
-    a, hit = ctx.arrays(bench, [path], compute)
+    a, hit = ctx.embed_inputs(bench, [path], decode)
     n_folds = int(bench.options.get("n_folds", 10))
-    res = verification.evaluate_raw(a["E0"], a["E1"], a["issame"], n_folds=n_folds)
+    E0, E1 = a["E0"][a["index"]], a["E1"][a["index"]]
+    res = verification.evaluate_raw(E0, E1, a["issame"], n_folds=n_folds)
     n = res["n_pairs"]
     metrics = {
         "accuracy": res["accuracy"],
@@ -158,6 +187,7 @@ def _verification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dic
         for k in ("fold_accuracy", "thresholds", "val_std", "far", "val_thresholds", "n_pairs", "n_folds")
     }
     extra["cache_hit"] = hit
+    extra["distinct_images"] = int(a["E0"].shape[0])
     items = {"accuracy": _outcomes(res["pair_correct"])}
     return verification_spec(n_folds), rows, extra, items
 
@@ -190,18 +220,22 @@ def _ijb(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict, dict]:
     crops = _require(root / "loose_crop", "IJB image folder", is_dir=True)
     files = sorted((root / "meta").glob("*.txt")) + [crops]
 
-    def compute():
-        E0, E1 = ctx.embed(_AlignedIJBImages(crops, meta.image_names, meta.landmarks))
-        return {"E0": E0, "E1": E1}
+    def decode():
+        # a loose crop listed in several templates with the same landmarks is aligned once
+        landmarks = np.ascontiguousarray(meta.landmarks, dtype=np.float32)
+        keys = [f"{name}|".encode() + landmarks[k].tobytes() for k, name in enumerate(meta.image_names)]
+        rows, index = distinct(np.arange(len(keys)), keys)
+        aligned = _AlignedIJBImages(crops, meta.image_names, meta.landmarks)
+        return np.stack([aligned[int(r)] for r in rows]), index, {}
 
-    a, hit = ctx.arrays(bench, files, compute)
+    a, hit = ctx.embed_inputs(bench, files, decode)
     mode = ijb.ImageFeatureMode(
         **{k: bench.options[k] for k in ("flip", "norm", "detector") if k in bench.options}
     )
     chunk = int(bench.options.get("chunk", ijb.CHUNK_PAIRS))
     res = ijb.score(
-        a["E0"],
-        a["E1"],
+        a["E0"][a["index"]],
+        a["E1"][a["index"]],
         meta.face_scores,
         meta.template_ids,
         meta.media_ids,
@@ -217,26 +251,20 @@ def _ijb(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict, dict]:
     ]
     rows += [_row(ctx, bench, "auc", res["auc"], n), _row(ctx, bench, "eer", res["eer"], n)]
     extra = {k: res[k] for k in ("n_pairs", "n_genuine", "n_impostor", "n_templates", "mode")}
-    extra["n_images"] = int(a["E0"].shape[0])
+    extra["n_images"] = int(a["index"].size)
+    extra["distinct_images"] = int(a["E0"].shape[0])
     extra["cache_hit"] = hit
     items = {f"tar_at_far_{far:.0e}": _outcomes(ok) for far, ok in res["accepted_at_far"].items()}
     return ijb_spec(mode.label, chunk), rows, extra, items
 
 
-class _RecordImages(Sequence):
-    """Lazy images of a RecordDataset; labels are filled in as records are read."""
+def _read_records(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """All images (uint8 (N, H, W, 3)) and labels (int64 (N,)) of a RecordIO folder, in record order."""
+    from interface.data import RecordDataset
 
-    def __init__(self, ds):
-        self.ds = ds
-        self.labels = np.full(len(ds), -1, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.ds)
-
-    def __getitem__(self, i: int) -> np.ndarray:
-        img, label = self.ds.read(i)
-        self.labels[i] = int(label)
-        return img
+    ds = RecordDataset(folder)
+    pairs = [ds.read(i) for i in range(len(ds))]
+    return np.stack([img for img, _ in pairs]), np.array([int(label) for _, label in pairs], dtype=np.int64)
 
 
 def _drop(path: Path, n: int) -> np.ndarray:
@@ -247,23 +275,21 @@ def _drop(path: Path, n: int) -> np.ndarray:
 
 
 def _identification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict, dict]:
-    from interface.data import RecordDataset
-
     root = _require(bench.path, f"identification folder for {bench.name!r}", is_dir=True)
     probe_dir = _require(root / "probe", "identification probe set", is_dir=True)
     dis_dir = _require(root / "distractors", "identification distractor set", is_dir=True)
     files = [p for d in (probe_dir, dis_dir) for p in sorted(d.iterdir()) if p.is_file()]
 
-    def compute():
-        probes = _RecordImages(RecordDataset(probe_dir))
-        P0, P1 = ctx.embed(probes)
-        D0, D1 = ctx.embed(_RecordImages(RecordDataset(dis_dir)))
-        return {"P0": P0, "P1": P1, "labels": probes.labels, "D0": D0, "D1": D1}
+    def decode():
+        probe_images, labels = _read_records(probe_dir)
+        distractor_images, _ = _read_records(dis_dir)
+        images = np.concatenate([probe_images, distractor_images])
+        return images, np.arange(len(images)), {"labels": labels}
 
-    a, hit = ctx.arrays(bench, files, compute)
-    probes, _ = verification.fuse_flip(a["P0"], a["P1"])
-    distractors, _ = verification.fuse_flip(a["D0"], a["D1"])
+    a, hit = ctx.embed_inputs(bench, files, decode)
     labels = a["labels"]
+    fused, _ = verification.fuse_flip(a["E0"][a["index"]], a["E1"][a["index"]])
+    probes, distractors = fused[: labels.size], fused[labels.size :]
     cleaned = bool(bench.options.get("clean", False))
     dropped = {"probes": 0, "distractors": 0}
     if cleaned:
@@ -308,6 +334,7 @@ def run_benchmark(ctx: Context, bench: Benchmark) -> dict:
     t0 = time.perf_counter()
     spec, rows, extra, items = _SCORERS[bench.kind](ctx, bench)
     extra["model_sha256"] = ctx.model_sha
+    extra["inputs_cache"] = ctx.inputs_status.get(bench.name, "unused (embeddings cached)")
     extra["wall_time_s"] = round(time.perf_counter() - t0, 3)
     return {
         "run_id": ctx.run_id,
