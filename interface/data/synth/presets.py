@@ -53,6 +53,9 @@ class Preset:
     probe_ids / probe_images: identification probe identities and images each (>= 2);
     distractors: distractor images (one identity each); noise_share: fraction of probe and
     distractor images listed in the noise files (at least one each).
+    eval_shade_scale: shading-grid scale of every evaluation render (packs, IJB, identification;
+    ``render.render_face``): 0.5 halves their cost and is invisible to a model reading 32 px;
+    training images are always shaded at full resolution.
     contact_rows: identities (rows) on the contact sheet. protocol: the preset must reach the
     protocol sizes (``PROTOCOL_*``); a count that cannot stops with the key and its minimum.
     """
@@ -77,6 +80,7 @@ class Preset:
     noise_share: float = 0.01
     folds: int = 10
     contact_rows: int = 8
+    eval_shade_scale: float = 1.0
     protocol: bool = False
 
     def _fail(self, key: str, expected: str) -> None:
@@ -108,6 +112,7 @@ class Preset:
              "genuine pair) and min >= ijb_template_media max"),
             ("ijb_images", 1 <= self.ijb_images[0] <= self.ijb_images[1], "(min, max), 1 <= min <= max"),
             ("ijb_impostor_pairs", self.ijb_impostor_pairs >= 0, ">= 0 (0 = every cross-identity pair)"),
+            ("eval_shade_scale", 0.0 < self.eval_shade_scale <= 1.0, "in (0, 1]"),
         )  # fmt: skip
         for key, ok, expected in checks:
             if not ok:
@@ -166,11 +171,11 @@ PRESETS: dict[str, Preset] = {
         Preset("smoke", train_ids=30, train_images=(4, 6), eval_ids=30, lookalike_share=0.5, pack_variants=2,
                pairs_per_fold=4, pairs_per_fold_cfp_fp=4, ijb_ids=4, ijb_media=(2, 2), ijb_images=(1, 2),
                ijb_templates=(2, 3), ijb_template_media=(1, 1), ijb_impostor_pairs=0,
-               probe_ids=4, probe_images=3, distractors=20, contact_rows=3),
+               probe_ids=4, probe_images=3, distractors=20, contact_rows=3, eval_shade_scale=0.5),
         Preset("default", train_ids=400, train_images=(10, 18), eval_ids=300, lookalike_share=0.5, pack_variants=6,
                pairs_per_fold=600, pairs_per_fold_cfp_fp=700, ijb_ids=150, ijb_media=(3, 4), ijb_images=(1, 2),
                ijb_templates=(10, 12), ijb_template_media=(1, 2), ijb_impostor_pairs=1_000_000,
-               probe_ids=100, probe_images=4, distractors=1000, protocol=True),
+               probe_ids=100, probe_images=4, distractors=1000, eval_shade_scale=0.5, protocol=True),
         Preset("large", train_ids=5000, train_images=(20, 40), eval_ids=3000, lookalike_share=0.5, pack_variants=6,
                pairs_per_fold=600, pairs_per_fold_cfp_fp=700, ijb_ids=500, ijb_media=(3, 5), ijb_images=(1, 3),
                ijb_templates=(4, 8), ijb_template_media=(1, 2), ijb_impostor_pairs=1_500_000,

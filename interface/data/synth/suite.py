@@ -110,17 +110,15 @@ def generate_suite(
         plan_pack(k, spec, preset.eval_ids, pools.nearest, preset.pack_variants, size, preset.folds, seed)
         for k, (spec, size) in enumerate(zip(PACKS, pack_sizes))
     ]
-    pack_jobs = [
-        Job(pools.eval[ident], nz) for ident, nz in plan_variants(preset.eval_ids, preset.pack_variants, seed)
-    ]
+    variants = plan_variants(preset.eval_ids, preset.pack_variants, seed)
+    pack_jobs = [Job(pools.eval[ident], nz) for ident, nz in variants]
     ijb_plan = plan_ijb(preset, pools.eval, seed)
     ident_plan = plan_identification(preset, pools, seed)
-    groups = [
-        train_jobs,
-        pack_jobs,
-        ijb_plan.renders,
-        ident_plan.probe_jobs,
-        ident_plan.distractor_jobs,
+    evaluation = (pack_jobs, ijb_plan.renders, ident_plan.probe_jobs, ident_plan.distractor_jobs)
+    # every evaluation render on the preset's (cheaper) shading grid; training at full resolution
+    groups = [train_jobs] + [
+        [dataclasses.replace(job, shade_scale=preset.eval_shade_scale) for job in group]
+        for group in evaluation
     ]
     all_jobs = [job for group in groups for job in group]
     log.info(
