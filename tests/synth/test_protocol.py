@@ -115,7 +115,7 @@ def test_cheaper_shading_keeps_landmarks_and_the_32px_face():
     from interface.data.synth.render import render_face
 
     def at32(img):
-        x = torch.from_numpy(img).permute(2, 0, 1)[None].float()
+        x = torch.from_numpy(img.copy()).permute(2, 0, 1)[None].float()
         return F.interpolate(x, size=(32, 32), mode="bilinear", antialias=True)[0]
 
     diffs, others = [], []
