@@ -9,13 +9,17 @@ misses. The file is never trusted: it holds a SHA-256 over its arrays, checked o
 damaged or unreadable file is rebuilt (with a log line). Writes go to a temporary name and are
 renamed into place, so two evaluate jobs building the same file at once both end with a complete
 one.
+
+Sets whose prepared images would exceed :data:`MAX_CACHED_MIB` (real IJB-C, MegaFace's million
+distractors) are not cached: their images stay a lazy sequence that ``extract`` reads batch by
+batch, as without a cache, so memory stays bounded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +34,7 @@ log = logging.getLogger(__name__)
 
 INPUTS_VERSION = 1
 PREPARE_BLOCK = 256  # images resized per block (bounds the float32 temporaries)
+MAX_CACHED_MIB = 2048  # larger prepared sets are streamed lazily and not cached
 
 
 @dataclass
@@ -37,12 +42,13 @@ class Inputs:
     """A benchmark ready to embed.
 
     x: the distinct images as :func:`interface.evaluation.embed.extract` takes them: uint8
-    (U, H, W, 3) RGB when already at the input size, else float32 (U, 3, S, S) network input.
+    (U, H, W, 3) RGB when already at the input size, else float32 (U, 3, S, S) network input;
+    or a lazy sequence of uint8 (H, W, 3) images for sets too large to cache.
     index: (N,) int64, row of ``x`` for each benchmark item (pack image, IJB meta row, record).
     meta: kind-specific arrays (e.g. ``issame``, ``labels``).
     """
 
-    x: np.ndarray
+    x: np.ndarray | Sequence[np.ndarray]
     index: np.ndarray
     meta: dict[str, np.ndarray]
 
@@ -57,6 +63,27 @@ def distinct(images: np.ndarray, keys: list[bytes] | None = None) -> tuple[np.nd
     index = np.array([rows.setdefault(d, len(rows)) for d in digests], dtype=np.int64)
     _, first = np.unique(index, return_index=True)  # rows are numbered in first-occurrence order
     return images[first], index
+
+
+class LazyImages(Sequence):
+    """``n`` images read on demand by ``fetch(i) -> uint8 (H, W, 3)`` (for sets that may not fit in memory)."""
+
+    def __init__(self, fetch: Callable[[int], np.ndarray], n: int):
+        self.fetch, self.n = fetch, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return self.fetch(i)
+
+
+def prepared_mib(n: int, shape: tuple[int, ...], input_size: int) -> float:
+    """MiB of ``n`` prepared images of ``shape`` (H, W, 3): uint8 at the input size, else float32."""
+    per = shape[0] * shape[1] * 3 if tuple(shape[:2]) == (input_size, input_size) else 3 * input_size**2 * 4
+    return n * per / 2**20
 
 
 def prepare(images: np.ndarray, input_size: int) -> np.ndarray:
@@ -105,12 +132,13 @@ def cached_inputs(
     kind: str,
     files: list[Path],
     input_size: int,
-    decode: Callable[[], tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]],
+    decode: Callable[[], tuple[np.ndarray | Sequence[np.ndarray], np.ndarray, dict[str, np.ndarray]]],
 ) -> tuple[Inputs, str]:
     """The prepared inputs of a benchmark, read from ``cache_dir`` or built and stored there.
 
-    ``decode()`` returns (distinct uint8 images, (N,) index, meta arrays). Returns (inputs, status)
-    with status "read", "written" or "off" (no ``cache_dir``).
+    ``decode()`` returns (distinct uint8 images, as an array or a lazy sequence; (N,) index; meta
+    arrays). Returns (inputs, status) with status "read", "written", "off" (no ``cache_dir``) or
+    "streamed" (a lazy set above :data:`MAX_CACHED_MIB`, left lazy and not cached).
     """
     path = None if cache_dir is None else inputs_file(cache_dir, name, kind, files, input_size)
     if path is not None and path.is_file():
@@ -121,6 +149,12 @@ def cached_inputs(
         except Exception as exc:  # noqa: BLE001  (damaged in any way: rebuilt, never trusted)
             log.warning("%s: damaged benchmark cache %s (%s); rebuilding it", name, path, exc)
     images, index, meta = decode()
+    if not isinstance(images, np.ndarray):
+        mib = prepared_mib(len(images), images[0].shape, input_size) if len(images) else 0.0
+        if mib > MAX_CACHED_MIB:
+            log.info("%s: %d images (%.0f MiB prepared) are streamed, not cached", name, len(images), mib)
+            return Inputs(images, index, meta), "streamed"
+        images = np.stack([images[i] for i in range(len(images))])
     inputs = Inputs(prepare(images, input_size), index, meta)
     if path is None:
         return inputs, "off"

@@ -28,7 +28,7 @@ from interface.errors import InputError
 from interface.evaluation import identification, ijb, verification
 from interface.evaluation.cache import cache_key, cached_arrays, data_fingerprint
 from interface.evaluation.embed import extract
-from interface.evaluation.inputs import Inputs, cached_inputs, distinct
+from interface.evaluation.inputs import Inputs, LazyImages, cached_inputs, distinct
 from interface.evaluation.resolution import rate_resolution
 from interface.evaluation.spec import identification_spec, ijb_spec, verification_spec
 
@@ -226,7 +226,7 @@ def _ijb(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict, dict]:
         keys = [f"{name}|".encode() + landmarks[k].tobytes() for k, name in enumerate(meta.image_names)]
         rows, index = distinct(np.arange(len(keys)), keys)
         aligned = _AlignedIJBImages(crops, meta.image_names, meta.landmarks)
-        return np.stack([aligned[int(r)] for r in rows]), index, {}
+        return LazyImages(lambda k: aligned[int(rows[k])], len(rows)), index, {}
 
     a, hit = ctx.embed_inputs(bench, files, decode)
     mode = ijb.ImageFeatureMode(
@@ -258,13 +258,18 @@ def _ijb(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], dict, dict]:
     return ijb_spec(mode.label, chunk), rows, extra, items
 
 
-def _read_records(folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    """All images (uint8 (N, H, W, 3)) and labels (int64 (N,)) of a RecordIO folder, in record order."""
+def _records(probe_dir: Path, dis_dir: Path) -> tuple[LazyImages, np.ndarray]:
+    """Probe then distractor images (read on demand) and the probe labels (from record headers)."""
     from interface.data import RecordDataset
 
-    ds = RecordDataset(folder)
-    pairs = [ds.read(i) for i in range(len(ds))]
-    return np.stack([img for img, _ in pairs]), np.array([int(label) for _, label in pairs], dtype=np.int64)
+    probes, distractors = RecordDataset(probe_dir), RecordDataset(dis_dir)
+    n_p = len(probes)
+
+    def fetch(i: int) -> np.ndarray:
+        return (probes.read(i) if i < n_p else distractors.read(i - n_p))[0]
+
+    labels = np.array([probes.label(i) for i in range(n_p)], dtype=np.int64)
+    return LazyImages(fetch, n_p + len(distractors)), labels
 
 
 def _drop(path: Path, n: int) -> np.ndarray:
@@ -281,9 +286,7 @@ def _identification(ctx: Context, bench: Benchmark) -> tuple[dict, list[dict], d
     files = [p for d in (probe_dir, dis_dir) for p in sorted(d.iterdir()) if p.is_file()]
 
     def decode():
-        probe_images, labels = _read_records(probe_dir)
-        distractor_images, _ = _read_records(dis_dir)
-        images = np.concatenate([probe_images, distractor_images])
+        images, labels = _records(probe_dir, dis_dir)
         return images, np.arange(len(images)), {"labels": labels}
 
     a, hit = ctx.embed_inputs(bench, files, decode)

@@ -148,3 +148,14 @@ def test_two_concurrent_builders_leave_one_whole_file(tmp_path):
         cached_inputs(tmp_path, "toy", "verification", [tmp_path / "src.bin"], 32, _decode_images)[1]
         == "read"
     )
+
+
+def test_sets_too_large_to_cache_are_streamed_with_the_same_scores(toy_data, tmp_path, monkeypatch):
+    import interface.evaluation.inputs as inputs_module
+
+    bench = _benches(toy_data, tmp_path)[1]  # IJB: lazily aligned crops
+    cached = run_benchmark(_context(0, inputs=tmp_path / "a"), bench)
+    monkeypatch.setattr(inputs_module, "MAX_CACHED_MIB", 0)
+    streamed = run_benchmark(_context(0, inputs=tmp_path / "b"), bench)
+    assert streamed["extra"]["inputs_cache"] == "streamed" and not (tmp_path / "b").exists()
+    assert _scores(streamed) == _scores(cached)
