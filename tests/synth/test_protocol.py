@@ -48,7 +48,7 @@ def test_default_packs_are_protocol_sized_distinct_and_reuse_renders(pools):
                 abs(variants[p.image_first][1].age_delta - variants[p.image_second][1].age_delta)
                 for p in plan
             ]
-            assert 25.0 <= min(gaps) and max(gaps) <= 35.0
+            assert min(gaps) >= 25.0 and max(gaps) <= 35.0
 
 
 def test_default_ijb_resolves_far_1e4_with_media_disjoint_genuine_pairs(pools):
@@ -59,7 +59,7 @@ def test_default_ijb_resolves_far_1e4_with_media_disjoint_genuine_pairs(pools):
     assert rate_resolution(1e-4, n_imp)[1] and not rate_resolution(1e-5, n_imp)[1]
     assert len(plan.renders) < len(plan.template_identity)  # far fewer renders than templates
     media = {}
-    for tid, mid, ident, r in plan.rows:
+    for tid, mid, ident, _ in plan.rows:
         media.setdefault(tid, set()).add(mid)
         assert plan.template_identity[tid] == ident
     pairs = np.array(plan.pairs)
