@@ -29,6 +29,7 @@ from interface.limits import EVALUATE_RANGES, OPTION_RANGES, check, check_device
 from interface.textfiles import read_text
 
 log = logging.getLogger("interface.evaluate")
+INPUTS_SUBDIR = "inputs"  # under --cache: the shared decoded benchmark inputs
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,7 +58,12 @@ def _parser() -> argparse.ArgumentParser:
         "--out", action="append", default=[], type=Path, help="output JSON per benchmark (repeatable)"
     )
     p.add_argument("--benchmarks-json", type=Path, help="JSON list of {benchmark, kind, path, out, options}")
-    p.add_argument("--cache", type=Path, help="embedding cache folder (<cache>/<run_id>/<benchmark>.npz)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        help="cache folder: embeddings per run in <cache>/<run_id>/<benchmark>.npz, and the decoded "
+        "benchmark inputs every run shares in <cache>/inputs/",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default 64)")
     p.add_argument("--threads", type=int, help="CPU threads for extraction (default: torch's)")
@@ -189,6 +195,7 @@ def load_context(run_dir: Path, args: argparse.Namespace):
         device=args.device,
         threads=args.threads,
         cache_dir=args.cache,
+        inputs_dir=None if args.cache is None else args.cache / INPUTS_SUBDIR,
     )
 
 

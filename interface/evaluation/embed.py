@@ -40,7 +40,10 @@ def _batch(images: np.ndarray | Sequence[np.ndarray], lo: int, hi: int) -> np.nd
 
 def to_input(batch: np.ndarray, input_size: int, device: torch.device) -> torch.Tensor:
     """uint8 (B, H, W, 3) RGB -> float32 (B, 3, S, S) in [-1, 1] on ``device`` (bilinear antialiased
-    resize when H or W differs from ``input_size``)."""
+    resize when H or W differs from ``input_size``). A float32 (B, 3, S, S) batch is taken as this
+    function's output already (the prepared inputs of ``inputs.py``) and only moved to ``device``."""
+    if batch.dtype == np.float32 and batch.shape[1:] == (3, input_size, input_size):
+        return torch.from_numpy(np.ascontiguousarray(batch)).to(device)
     if batch.ndim != 4 or batch.shape[-1] != 3 or batch.dtype != np.uint8:
         raise InputError(f"images: expected uint8 (N, H, W, 3) RGB, got {batch.dtype} {batch.shape}")
     x = torch.from_numpy(np.ascontiguousarray(batch)).to(device).permute(0, 3, 1, 2).float()
@@ -49,7 +52,9 @@ def to_input(batch: np.ndarray, input_size: int, device: torch.device) -> torch.
         x = F.interpolate(
             x, size=(input_size, input_size), mode="bilinear", align_corners=False, antialias=True
         )
-    return x
+    # contiguous NCHW whatever the path (the permuted view would otherwise reach the model in
+    # channels-last layout, whose kernels round differently from a prepared, cached batch)
+    return x.contiguous()
 
 
 @torch.inference_mode()
@@ -66,7 +71,8 @@ def extract(
 
     Args:
         model: maps (B, 3, S, S) float in [-1, 1] to (B, D) raw embeddings; put in eval mode here.
-        images: uint8 (N, H, W, 3) RGB array, or a sequence of (H, W, 3) arrays read lazily.
+        images: uint8 (N, H, W, 3) RGB array, a sequence of (H, W, 3) arrays read lazily, or
+            float32 (N, 3, S, S) prepared network input (``inputs.prepare``).
         input_size: S, the model's input side in pixels (images are resized if different).
         batch_size: images per forward pass (>= 1); eval mode makes results batch-independent.
         device: "auto", "cpu", "cuda", "cuda:N".

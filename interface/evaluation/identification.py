@@ -82,7 +82,9 @@ def evaluate(
 
     Returns:
         dict with ``cmc`` ({n: {rank: rate}}), ``rank1`` / ``rank5`` / ``rank10`` at the largest
-        gallery, ``tar_at_far`` ({far: TAR}), ``n_probe_pairs`` (ordered (i, j)),
+        gallery, ``rank1_hits`` ((n_probe_pairs,) bool: probe pair hit at rank 1 at the largest
+        gallery, pairs ordered by probe j then gallery image i; its mean is ``rank1``),
+        ``tar_at_far`` ({far: TAR}), ``n_probe_pairs`` (ordered (i, j)),
         ``n_genuine``, ``n_impostor``, ``n_distractors``, ``ladder``.
     """
     probes = _check_unit(probes, "identification probes")
@@ -142,6 +144,7 @@ def evaluate(
             t = np.pad(t, ((0, 0), (0, k - t.shape[1])), constant_values=-np.inf)
         beaten = (t[j_idx] > s_ji[:, None]).sum(axis=1)  # distractors strictly above, capped at k
         cmc[n] = {r: float(np.mean(beaten < r)) for r in CMC_RANKS}
+    hits = beaten < 1  # the ladder is ascending: ``beaten`` is the largest gallery's
 
     upper = np.triu(same)
     genuine = gallery_sims[upper].astype(np.float32)
@@ -154,6 +157,7 @@ def evaluate(
         "rank1": largest[1],
         "rank5": largest[5],
         "rank10": largest[10],
+        "rank1_hits": hits,
         "tar_at_far": roc.read_tar(fpr, tpr, fars),
         "n_probe_pairs": int(j_idx.size),
         "n_genuine": int(genuine.size),

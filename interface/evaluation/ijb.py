@@ -205,9 +205,11 @@ def score(
 ) -> dict:
     """Full IJB 1:1 evaluation from raw per-image embeddings.
 
-    Returns a dict: ``tar_at_far`` ({far: TAR fraction}), ``auc`` (fraction), ``eer``,
-    ``n_pairs``, ``n_genuine``, ``n_templates``, ``mode`` (e.g. "N1D1F2"), and ``scores``
-    ((K,) float32 cosine scores in pair order, for saving).
+    Returns a dict: ``tar_at_far`` ({far: TAR fraction}), ``accepted_at_far`` ({far: (G,) bool,
+    whether each genuine pair, in pair order, scores >= the threshold of the ROC point read for
+    that FAR}; its mean is the TAR), ``auc`` (fraction), ``eer``, ``n_pairs``, ``n_genuine``,
+    ``n_impostor``, ``n_templates``, ``mode`` (e.g. "N1D1F2"), and ``scores`` ((K,) float32
+    cosine scores in pair order, for saving).
     """
     labels = np.asarray(labels)
     if labels.shape != (np.asarray(pairs).shape[0],):
@@ -217,13 +219,17 @@ def score(
     feats = image_features(E0, E1, face_scores, mode)
     templates, tfeats = pool_templates(feats, template_ids, media_ids)
     scores = pair_scores(templates, tfeats, pairs, chunk=chunk)
-    fpr, tpr, _ = roc.roc_curve(scores, labels)
+    fpr, tpr, thresholds = roc.roc_curve(scores, labels)
+    points = roc.read_points(fpr, fars)
+    genuine = scores[labels.astype(bool)].astype(np.float64)
     return {
-        "tar_at_far": roc.read_tar(fpr, tpr, fars),
+        "tar_at_far": {far: float(tpr[i]) for far, i in points.items()},
+        "accepted_at_far": {far: genuine >= thresholds[i] for far, i in points.items()},
         "auc": roc.auc(fpr, tpr),
         "eer": roc.eer(fpr, tpr),
         "n_pairs": int(scores.shape[0]),
-        "n_genuine": int(np.sum(labels.astype(bool))),
+        "n_genuine": int(genuine.size),
+        "n_impostor": int(scores.shape[0] - genuine.size),
         "n_templates": int(templates.shape[0]),
         "mode": mode.label,
         "scores": scores,

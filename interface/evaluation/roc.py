@@ -129,14 +129,23 @@ def tar_at_far(
     return read_tar(fpr, tpr, fars)
 
 
-def read_tar(fpr: np.ndarray, tpr: np.ndarray, fars) -> dict[float, float]:
-    """Nearest-point TAR read-out on a given ROC (highest TPR among equally near points)."""
-    rev_fpr, rev_tpr = fpr[::-1], tpr[::-1]
-    out: dict[float, float] = {}
+def read_points(fpr: np.ndarray, fars) -> dict[float, int]:
+    """Index into ``fpr`` of the nearest ROC point to each target FAR (highest TPR among equally
+    near points, i.e. the last of them in ROC order, as insightface's reversed arg-min).
+
+    The point's threshold (``roc_curve``'s third array at that index) is the decision rule the
+    read-out stands for: a pair is accepted iff its score is >= that threshold.
+    """
+    rev_fpr = np.asarray(fpr)[::-1]
+    out: dict[float, int] = {}
     for far in fars:
         far = float(far)
         if not 0.0 < far <= 1.0:
             raise InputError(f"target FAR {far!r} is outside (0, 1]")
-        idx = int(np.argmin(np.abs(rev_fpr - far)))
-        out[far] = float(rev_tpr[idx])
+        out[far] = int(rev_fpr.size - 1 - np.argmin(np.abs(rev_fpr - far)))
     return out
+
+
+def read_tar(fpr: np.ndarray, tpr: np.ndarray, fars) -> dict[float, float]:
+    """Nearest-point TAR read-out on a given ROC (highest TPR among equally near points)."""
+    return {far: float(tpr[idx]) for far, idx in read_points(fpr, fars).items()}

@@ -7,10 +7,16 @@ distance and the fold layout, so a table cell can be traced to its exact procedu
 
 from __future__ import annotations
 
+from interface.evaluation.resolution import MIN_EVENTS
+
 INSIGHTFACE_SNAPSHOT = "deepinsight/insightface@7fadd420c2351d0ffa8cac403421c1a3ed733365"
 SPEC_VERSION = 1
 
 _COMMON = {
+    "resolution": (
+        f"a TAR/TPIR at false-accept rate f read on n impostor comparisons is resolved iff "
+        f"n_events = f * n >= {MIN_EVENTS}; other metrics are resolved with n_events null"
+    ),
     "colour_order": "RGB",
     "input_normalisation": "(x/255 - 0.5)/0.5",
     "flip_fusion": "sum of raw original and mirrored (width-flip) embeddings",
@@ -34,6 +40,8 @@ def verification_spec(n_folds: int) -> dict:
         "val_at_far": "FAR 1e-3, grid arange(0, 4, 0.001), threshold by slinear interpolation of training FAR, 0.0 if unreachable",
         "auc_eer": "sklearn roc_curve defaults over all pairs, score = -distance",
         "xnorm": "mean L2 norm of all raw original and mirrored embeddings",
+        "val_at_far_impostors": "n = impostor pairs of the pack",
+        "items": "accuracy: per pair in pack order, 1 iff classified correctly at its fold's threshold",
     }
 
 
@@ -53,6 +61,7 @@ def ijb_spec(mode_label: str, chunk: int) -> dict:
         "roc": "sklearn roc_curve defaults (pos_label=1, drop_intermediate=True)",
         "tar_at_far": "nearest existing ROC point to each FAR, highest TAR on ties, no interpolation",
         "fold_layout": "none (all pairs)",
+        "items": "tar_at_far_<f>: per genuine pair in pair-file order, 1 iff its score >= the threshold of the ROC point read at f",
     }
 
 
@@ -76,4 +85,5 @@ def identification_spec(ladder: list[int], seed: int, cleaned: bool) -> dict:
         if cleaned
         else "none",
         "fold_layout": "none",
+        "items": "rank1: per ordered probe pair (probe j, gallery image i; by j then i), 1 iff hit at rank 1 on the full gallery",
     }

@@ -196,13 +196,16 @@ def evaluate(embeddings: np.ndarray, issame: np.ndarray, n_folds: int = 10) -> d
         ``threshold`` (their mean), ``val_at_far`` / ``val_std`` (TAR at FAR 1e-3, fractions),
         ``far`` (mean test FAR at the val thresholds), ``val_thresholds`` (per fold), ``auc`` and
         ``eer`` (of the ROC over all pairs, score = -distance, sklearn ``roc_curve`` defaults),
-        ``n_pairs``, ``n_folds``.
+        ``pair_correct`` ((P,) bool in pair order: pair classified correctly at its fold's
+        threshold; its fold-size-weighted mean is ``accuracy``), ``n_pairs``, ``n_impostor``,
+        ``n_folds``.
     """
     check_unit_rows(embeddings, "embeddings")
     d, same = pair_distances(embeddings, issame)
     n = d.shape[0]
     blocks = kfold_test_blocks(n, n_folds)
     fold_acc, best_thr, vals, fars, val_thr = [], [], [], [], []
+    correct = np.zeros(n, dtype=bool)
     for test in blocks:
         train = np.ones(n, dtype=bool)
         train[test] = False
@@ -212,7 +215,8 @@ def evaluate(embeddings: np.ndarray, issame: np.ndarray, n_folds: int = 10) -> d
         t = ACC_THRESHOLDS[best]
         dt, st = d[test], same[test]
         pred = dt < t
-        fold_acc.append(float(np.sum(pred == st)) / dt.size)
+        correct[test] = pred == st
+        fold_acc.append(float(np.sum(correct[test])) / dt.size)
         best_thr.append(float(t))
         # val@far on the finer grid: threshold from the training FAR curve, read on the test block
         _, fa_v, _, n_diff_v = _rates(d[train], same[train], VAL_THRESHOLDS)
@@ -232,7 +236,9 @@ def evaluate(embeddings: np.ndarray, issame: np.ndarray, n_folds: int = 10) -> d
         "val_std": float(np.std(vals)),
         "far": float(np.mean(fars)),
         "val_thresholds": val_thr,
+        "pair_correct": correct,
         "n_pairs": int(n),
+        "n_impostor": int((~same).sum()),
         "n_folds": int(n_folds),
     }
     if same.any() and not same.all():

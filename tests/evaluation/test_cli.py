@@ -78,6 +78,28 @@ def test_three_kinds_in_one_process_with_cache(toy_run, toy_data, tmp_path):
         assert all(0.0 <= r["value"] <= 1.0 for r in rec["rows"] if r["metric"] not in {"xnorm", "threshold"})
         assert rec["extra"]["cache_hit"] is False
     assert not list((tmp_path / "scores").glob(".*.tmp"))  # atomic writes leave no temporaries
+    # resolved rule: TAR rows carry far * impostors; 1e-1 of IJB's 28 - 4 impostors is 2.4 events
+    tar = {r["metric"]: r for r in ij["rows"]}
+    assert tar["tar_at_far_1e-01"]["n_events"] == pytest.approx(0.1 * 24)
+    assert tar["tar_at_far_1e-01"]["resolved"] is False and tar["auc"] == {
+        **tar["auc"],
+        "resolved": True,
+        "n_events": None,
+    }
+    assert metrics["tar_at_far_1e-06"]["resolved"] is False
+    assert {r["metric"]: r["n_events"] for r in ver["rows"]}["val_at_far_1e-3"] == pytest.approx(1e-3 * 20)
+    assert "100" in ver["spec"]["resolution"]
+    # per-item outcomes: one per pair / genuine template pair / probe pair; mean = row value
+    assert set(ver["items"]) == {"accuracy"} and len(ver["items"]["accuracy"]) == 40
+    assert sum(ver["items"]["accuracy"]) / 40 == pytest.approx(
+        {r["metric"]: r["value"] for r in ver["rows"]}["accuracy"]
+    )
+    assert set(ij["items"]) == {m for m in IJB_METRICS if m.startswith("tar")}
+    for m, flags in ij["items"].items():
+        assert len(flags) == 4 and sum(flags) / 4 == pytest.approx(tar[m]["value"])
+    assert len(ide["items"]["rank1"]) == 36 and sum(ide["items"]["rank1"]) / 36 == pytest.approx(
+        metrics["rank1"]["value"]
+    )
 
     # same run again from a JSON list: every benchmark comes from the cache, numbers unchanged
     spec_file = tmp_path / "benchmarks.json"
@@ -117,6 +139,7 @@ def test_three_kinds_in_one_process_with_cache(toy_run, toy_data, tmp_path):
     )
     again = _load(tmp_path / "again.json")
     assert again["extra"]["cache_hit"] is True and again["rows"] == ver["rows"]
+    assert again["items"] == ver["items"]  # same files, same item order
     n0 = _load(tmp_path / "ijb_n0.json")
     assert n0["extra"]["mode"] == "N0D0F2" and n0["spec"]["evaluator"].startswith(
         "insightface-ijb-1to1-N0D0F2"

@@ -128,8 +128,9 @@ def test_lookalike_negatives_are_nearer_than_random_negatives(info):
     for spec in PACKS:
         ids = np.array(info["packs"][spec.name]["identities"])
         neg = ids[ids[:, 0] != ids[:, 1]]
-        if spec.lookalike_negatives:
-            assert (smoke_pools.nearest[neg[:, 0]] == neg[:, 1]).all()
+        if spec.lookalike_negatives:  # age packs put the two sides in random order
+            near = smoke_pools.nearest
+            assert ((near[neg[:, 0]] == neg[:, 1]) | (near[neg[:, 1]] == neg[:, 0])).all()
 
 
 def test_ijb_folder(suite, info):
@@ -168,7 +169,7 @@ def test_manifest_matches_files(suite):
     from interface.data.manifest import verify_manifest
 
     manifest = verify_manifest(suite, checksums=True)
-    assert manifest["generator"] == {"name": "synthface", "version": "1", "preset": "smoke", "seed": 0}
+    assert manifest["generator"] == {"name": "synthface", "version": "2", "preset": "smoke", "seed": 0}
     assert "synth_lfw.bin" in manifest["files"] and "ijb/meta/synth_face_tid_mid.txt" in manifest["files"]
 
 

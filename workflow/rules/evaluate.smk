@@ -1,5 +1,8 @@
 # Evaluation: one job per run, scoring it on every benchmark of its dataset in one process. The
 # benchmark list differs per dataset, so there is one rule per dataset (evaluate_<dataset>).
+# results/cache/inputs holds each benchmark decoded, deduplicated and resized once per input size
+# and shared by all runs (the first job to need it builds it; concurrent builders are safe), so a
+# run's job only embeds and scores; results/cache/<run> keeps that run's embeddings.
 
 for _dataset in USED_DATASETS:
 

@@ -20,6 +20,7 @@ from interface.data.images import encode_jpeg
 from interface.data.synth import seeding
 from interface.data.synth.identity import sample_identity
 from interface.data.synth.nuisance import TRAIN, sample_nuisance
+from interface.data.synth.packs import POOLS
 from interface.data.synth.presets import PRESETS, Preset
 from interface.data.synth.render import render_face
 
@@ -28,8 +29,8 @@ def preset_images(p: Preset) -> int:
     """Approximate images rendered for preset ``p`` (IJB and train counts at their range midpoints)."""
     mid = lambda lo_hi: (lo_hi[0] + lo_hi[1]) / 2.0  # noqa: E731
     train = p.train_ids * mid(p.train_images)
-    packs = 5 * 2 * p.folds * p.pairs_per_fold
-    ijb = p.ijb_ids * mid(p.ijb_templates) * mid(p.ijb_media) * mid(p.ijb_images)
+    packs = len(POOLS) * p.eval_ids * p.pack_variants
+    ijb = p.ijb_ids * mid(p.ijb_media) * mid(p.ijb_images)
     ident = p.probe_ids * p.probe_images + p.distractors
     return int(round(train + packs + ijb + ident + p.contact_rows * 16))
 

@@ -7,13 +7,16 @@ Layout as insightface's IJB testsuite (formats-and-protocols.md §4.1) with pref
 aligned render mapped by a known similarity (``placement``) into a larger canvas, so its landmarks
 are exact and aligning them to the ArcFace template recovers the aligned face.
 
-A template is several media of one identity; a media (a photo session or video) shares
-background, lighting, age, occlusion and quality; its images differ in pose and expression.
+A media (a photo session or video) shares background, lighting, age, occlusion and quality; its
+images differ in pose and expression. Each identity has a few rendered media; a template is a
+subset of them, so the same rendered image serves several templates (rows of the meta files
+repeat image names, as in IJB-C) and a million template pairs cost a thousand renders. Genuine
+pairs are the same-identity template pairs that share no media (an image never meets itself);
+impostor pairs are a seeded sample of the cross-identity template pairs.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,15 +28,18 @@ from interface.data.synth.jobs import Job
 from interface.data.synth.nuisance import WILD, Nuisance, sample_nuisance, with_fields
 from interface.data.synth.presets import Preset
 from interface.data.synth.render import ALIGNED
+from interface.errors import InputError
 
 PREFIX = "synth"
 
 
 @dataclass(frozen=True)
 class IJBPlan:
-    """Images (template id, media id, eval identity, job) in file order and template pairs (t1, t2, label)."""
+    """Renders (one Job per loose crop ``<k+1>.jpg``), meta rows (template id, media id, eval
+    identity, render index) in file order, and template pairs (t1, t2, label)."""
 
-    images: list[tuple[int, int, int, Job]]
+    renders: list[Job]
+    rows: list[tuple[int, int, int, int]]
     pairs: list[tuple[int, int, int]]
     template_identity: dict[int, int]
 
@@ -65,51 +71,68 @@ def face_score(nz: Nuisance) -> float:
 
 
 def plan_ijb(preset: Preset, eval_vecs: np.ndarray, seed: int) -> IJBPlan:
-    """Templates, media, images and pairs of the IJB-style set; identities are eval-pool indices 0..ijb_ids-1."""
-    images: list[tuple[int, int, int, Job]] = []
+    """Media, templates, images and pairs of the IJB-style set; identities are eval-pool indices 0..ijb_ids-1.
+
+    ``rows`` lists one row per (template, image), templates in ascending id; the same render
+    appears in every template that holds its media.
+    """
+    renders: list[Job] = []
+    rows: list[tuple[int, int, int, int]] = []
     template_identity: dict[int, int] = {}
+    template_media: dict[int, frozenset[int]] = {}
     tid = mid = 0
     for ident in range(preset.ijb_ids):
         rng = seeding.rng_for(seed, seeding.ROLE_IJB, ident)
+        media: list[tuple[int, list[int]]] = []
+        for _ in range(int(rng.integers(preset.ijb_media[0], preset.ijb_media[1] + 1))):
+            mid += 1
+            base = sample_nuisance(rng, WILD)
+            first = len(renders)
+            for _ in range(int(rng.integers(preset.ijb_images[0], preset.ijb_images[1] + 1))):
+                nz = _media_image(base, rng)
+                side = int(rng.integers(128, 177))
+                renders.append(Job(eval_vecs[ident], nz, (side, side), _placement(rng, side)))
+            media.append((mid, list(range(first, len(renders)))))
+        lo, hi = preset.ijb_template_media
         for _ in range(int(rng.integers(preset.ijb_templates[0], preset.ijb_templates[1] + 1))):
             tid += 1
             template_identity[tid] = ident
-            for _ in range(int(rng.integers(preset.ijb_media[0], preset.ijb_media[1] + 1))):
-                mid += 1
-                base = sample_nuisance(rng, WILD)
-                for _ in range(int(rng.integers(preset.ijb_images[0], preset.ijb_images[1] + 1))):
-                    nz = _media_image(base, rng)
-                    side = int(rng.integers(128, 177))
-                    job = Job(eval_vecs[ident], nz, (side, side), _placement(rng, side))
-                    images.append((tid, mid, ident, job))
-    ids = sorted(template_identity)
-    genuine = [
-        (a, b, 1) for a, b in itertools.combinations(ids, 2) if template_identity[a] == template_identity[b]
-    ]
+            picked = sorted(
+                int(k) for k in rng.choice(len(media), size=int(rng.integers(lo, hi + 1)), replace=False)
+            )
+            template_media[tid] = frozenset(media[k][0] for k in picked)
+            for k in picked:
+                rows += [(tid, media[k][0], ident, r) for r in media[k][1]]
+    ids = np.array(sorted(template_identity))
+    owner = np.array([template_identity[t] for t in ids])
+    a, b = np.triu_indices(ids.size, k=1)
+    same = owner[a] == owner[b]
+    genuine = [(int(ids[i]), int(ids[j]), 1) for i, j in zip(a[same], b[same])
+               if not template_media[int(ids[i])] & template_media[int(ids[j])]]  # fmt: skip
+    cross = np.flatnonzero(~same)
+    want = cross.size if preset.ijb_impostor_pairs == 0 else preset.ijb_impostor_pairs
+    if want > cross.size:
+        raise InputError(
+            f"SynthFace preset {preset.name!r}: ijb_impostor_pairs={preset.ijb_impostor_pairs} but the "
+            f"{ids.size} templates drawn give only {cross.size} cross-identity pairs; raise ijb_ids or ijb_templates"
+        )
     rng = seeding.rng_for(seed, seeding.ROLE_IJB, 1 << 30)
-    impostor: set[tuple[int, int]] = set()
-    possible = len(ids) * (len(ids) - 1) // 2 - len(genuine)
-    want = min(possible, preset.ijb_impostor_ratio * len(genuine))
-    while len(impostor) < want:
-        a, b = sorted(int(x) for x in rng.choice(ids, size=2, replace=False))
-        if template_identity[a] != template_identity[b]:
-            impostor.add((a, b))
-    pairs = sorted(genuine + [(a, b, 0) for a, b in impostor])
-    return IJBPlan(images, pairs, template_identity)
+    pick = np.sort(rng.choice(cross, size=want, replace=False)) if want < cross.size else cross
+    impostor = [(int(x), int(y), 0) for x, y in zip(ids[a[pick]], ids[b[pick]])]
+    return IJBPlan(renders, rows, sorted(genuine + impostor), template_identity)
 
 
 def write_ijb(root: Path, plan: IJBPlan, results: list[tuple[bytes, np.ndarray]]) -> dict:
-    """Write the IJB-style folder ``root`` from ``plan`` and the rendered (JPEG, landmarks); return counts."""
+    """Write the IJB-style folder ``root`` from ``plan`` and the (JPEG, landmarks) of each render; return counts."""
     crops, meta = root / "loose_crop", root / "meta"
     crops.mkdir(parents=True, exist_ok=True)
     meta.mkdir(parents=True, exist_ok=True)
-    tid_lines, lmk_lines = [], []
-    for k, ((tid, mid, _, job), (jpeg, lm)) in enumerate(zip(plan.images, results), start=1):
-        name = f"{k}.jpg"
-        write_bytes(crops / name, jpeg)
-        tid_lines.append(f"{name} {tid} {mid}\n")
-        coords = " ".join(f"{c:.3f}" for c in lm.ravel())
-        lmk_lines.append(f"{name} {coords} {face_score(job.nz):.3f}\n")
+    points = []
+    for k, (job, (jpeg, lm)) in enumerate(zip(plan.renders, results), start=1):
+        write_bytes(crops / f"{k}.jpg", jpeg)
+        points.append(" ".join(f"{c:.3f}" for c in lm.ravel()) + f" {face_score(job.nz):.3f}")
+    tid_lines = [f"{r + 1}.jpg {tid} {mid}\n" for tid, mid, _, r in plan.rows]
+    lmk_lines = [f"{r + 1}.jpg {points[r]}\n" for *_, r in plan.rows]
     for suffix, lines in (
         ("face_tid_mid", tid_lines),
         ("name_5pts_score", lmk_lines),
@@ -118,9 +141,10 @@ def write_ijb(root: Path, plan: IJBPlan, results: list[tuple[bytes, np.ndarray]]
         with atomic_open(meta / f"{PREFIX}_{suffix}.txt", "w", encoding="ascii", newline="\n") as handle:
             handle.writelines(lines)
     return {
-        "images": len(plan.images),
+        "images": len(plan.rows),
+        "renders": len(plan.renders),
         "templates": len(plan.template_identity),
-        "media": len({mid for _, mid, _, _ in plan.images}),
+        "media": len({mid for _, mid, _, _ in plan.rows}),
         "genuine_pairs": sum(1 for p in plan.pairs if p[2] == 1),
         "impostor_pairs": sum(1 for p in plan.pairs if p[2] == 0),
     }

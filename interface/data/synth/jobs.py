@@ -22,17 +22,19 @@ from interface.data.synth.render import ALIGNED, render_face
 
 @dataclass(frozen=True)
 class Job:
-    """One image to render: identity ``vec``, nuisance ``nz``, output (height, width), placement (2x3 or None)."""
+    """One image to render: identity ``vec``, nuisance ``nz``, output (height, width), placement
+    (2x3 or None) and the shading grid's scale (``render.render_face``)."""
 
     vec: np.ndarray
     nz: Nuisance
     size: tuple[int, int] = (ALIGNED, ALIGNED)
     placement: np.ndarray | None = None
+    shade_scale: float = 1.0
 
 
 def run_job(job: Job) -> tuple[bytes, np.ndarray]:
     """Render and JPEG-encode one job at quality ``job.nz.jpeg``; returns (JPEG bytes, landmarks (5, 2))."""
-    img, landmarks = render_face(job.vec, job.nz, job.size, job.placement)
+    img, landmarks = render_face(job.vec, job.nz, job.size, job.placement, job.shade_scale)
     return encode_jpeg(img, job.nz.jpeg), landmarks
 
 

@@ -150,7 +150,7 @@ MILD = NuisanceProfile(yaw=(0.0, 30.0), age=(-5.0, 5.0))
 FRONTAL = NuisanceProfile(yaw=(0.0, 12.0), age=(-5.0, 5.0))
 PROFILE = NuisanceProfile(yaw=(60.0, 88.0), age=(-5.0, 5.0))
 HALF_PROFILE = NuisanceProfile(yaw=(35.0, 75.0), age=(-5.0, 5.0))
-# Age packs: the age gap is set per pair (pairs.py); pose stays mild.
+# Age packs: packs.py narrows the age drift per pool (young, younger, old); pose stays mild.
 AGED = NuisanceProfile(yaw=(0.0, 25.0), age=(0.0, 0.0))
 # IJB-style unconstrained media: full pose range, harsher quality.
 WILD = NuisanceProfile(yaw=(0.0, 40.0), p_wide_yaw=0.3, wide_yaw=(40.0, 85.0), age=(-10.0, 10.0),

@@ -1,23 +1,38 @@
 """SynthFace suite sizes. Every count of every preset lives here.
 
 ``smoke``: seconds to generate; for tests and the smallest workflow.
-``default``: what the embedded CPU reproduction trains and evaluates on. Sized so generation
-takes about a minute on 2 idle cores (~12k images at ~8 ms of CPU each) and a tiny CNN at 32x32 sees
-each training image several times in ~20 s of training.
-Calibration of ``default`` (seed 0; ArcFace s=64 m=0.5, ``tiny`` backbone at 32x32, 5 epochs,
+``default``: what the embedded CPU reproduction trains and evaluates on, at the protocol sizes
+(``protocol=True``): five packs of 10 folds x 600 pairs (synth_cfp_fp 10 x 700) drawn from 6
+renders per identity and nuisance pool, an IJB-style set of ~1,650 templates built from ~800
+loose crops with 10^6 impostor template pairs (FAR 1e-4 read on 100 impostor events), and 400
+probe images against a 10 / 100 / 1,000 distractor ladder. About 20k renders (~4.5 ms of CPU each).
+Calibration of the earlier, smaller ``default`` (500 pairs per pack) (seed 0; ArcFace s=64 m=0.5, ``tiny`` backbone at 32x32, 5 epochs,
 batch 128, lr 0.4 per 512, i.e. config.yaml's recipe): synth_lfw 85.4 %, synth_cfp_fp 78.4 %,
 synth_agedb_30 70.6 %, synth_calfw 63.6 %, synth_cplfw 63.4 % accuracy; IJB TAR@FAR=1e-2 0.38;
 identification rank-1 0.18 (softmax, measured with look-alike spread 0.2, reached 94.6 / 87.4 / 83.0 / 71.4 / 76.4 % on the packs).
 No pack saturates or sits at chance, and the pose and age packs
 are harder than synth_lfw, as for the real sets.
-``large``: closer to the real benchmarks' sizes (6,000 pairs per pack, like LFW); for GPUs.
+``large``: more identities and training images at the same protocol sizes; for GPUs.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from interface.data.synth.packs import PACKS, distinct_negatives, distinct_positives, pack_pairs_per_fold
 from interface.errors import InputError
+from interface.evaluation.resolution import MIN_EVENTS
+
+#: Protocol sizes a ``protocol=True`` preset must reach (the real benchmarks' layout,
+#: see the module docstring): 10 folds of >= 600 pairs (CFP-FP >= 700), FAR 1e-4 resolved
+#: on the IJB-style set, and a rank-1 at the largest distractor gallery read on >= 300 probes.
+PROTOCOL_FOLDS = 10
+PROTOCOL_PAIRS_PER_FOLD = 600
+PROTOCOL_PAIRS_PER_FOLD_CFP_FP = 700
+PROTOCOL_IJB_FAR = 1e-4
+PROTOCOL_PROBES = 300
+PROTOCOL_DISTRACTORS = 1000
 
 
 @dataclass(frozen=True)
@@ -28,14 +43,21 @@ class Preset:
     eval_ids: identities of the evaluation pool shared by the pair packs, IJB and identification
     probes (disjoint from training by construction); lookalike_share: fraction of the pool drawn
     as a near copy (``identity.sample_lookalike``) of an earlier pool identity.
-    pairs_per_fold: pairs per fold in each of the 10 folds of every pack (even: half positive).
-    ijb_ids / ijb_templates / ijb_media / ijb_images: IJB identities and per-level (min, max)
-    counts (templates per identity, media per template, images per media); ijb_impostor_ratio:
-    impostor template pairs per genuine pair.
+    pack_variants: renders per eval identity in each pack nuisance pool (``packs.POOLS``); pairs
+    combine them. pairs_per_fold: pairs per fold in each of the ``folds`` folds of every pack
+    (even: half positive); pairs_per_fold_cfp_fp: the same for synth_cfp_fp.
+    ijb_ids: IJB identities; ijb_media / ijb_images / ijb_templates: (min, max) media rendered per
+    identity, images per media, templates per identity; ijb_template_media: (min, max) media in a
+    template (drawn from its identity's media); ijb_impostor_pairs: impostor template pairs
+    sampled from the cross-identity pairs (0 = all of them).
     probe_ids / probe_images: identification probe identities and images each (>= 2);
     distractors: distractor images (one identity each); noise_share: fraction of probe and
-    distractor images listed in the noise files (at least one each). folds: folds per pack.
-    contact_rows: identities (rows) on the contact sheet.
+    distractor images listed in the noise files (at least one each).
+    eval_shade_scale: shading-grid scale of every evaluation render (packs, IJB, identification;
+    ``render.render_face``): 0.5 halves their cost and is invisible to a model reading 32 px;
+    training images are always shaded at full resolution.
+    contact_rows: identities (rows) on the contact sheet. protocol: the preset must reach the
+    protocol sizes (``PROTOCOL_*``); a count that cannot stops with the key and its minimum.
     """
 
     name: str
@@ -43,66 +65,121 @@ class Preset:
     train_images: tuple[int, int]
     eval_ids: int
     lookalike_share: float
+    pack_variants: int
     pairs_per_fold: int
+    pairs_per_fold_cfp_fp: int
     ijb_ids: int
-    ijb_templates: tuple[int, int]
     ijb_media: tuple[int, int]
     ijb_images: tuple[int, int]
-    ijb_impostor_ratio: int
+    ijb_templates: tuple[int, int]
+    ijb_template_media: tuple[int, int]
+    ijb_impostor_pairs: int
     probe_ids: int
     probe_images: int
     distractors: int
     noise_share: float = 0.01
     folds: int = 10
     contact_rows: int = 8
+    eval_shade_scale: float = 1.0
+    protocol: bool = False
+
+    def _fail(self, key: str, expected: str) -> None:
+        raise InputError(f"SynthFace preset {self.name!r}: {key}={getattr(self, key)!r}, expected {expected}")
 
     def __post_init__(self) -> None:
         checks = (
-            (
-                "pairs_per_fold",
-                self.pairs_per_fold >= 2 and self.pairs_per_fold % 2 == 0,
-                "an even integer >= 2",
-            ),
+            ("pairs_per_fold", self.pairs_per_fold >= 2 and self.pairs_per_fold % 2 == 0, "an even integer >= 2"),
+            ("pairs_per_fold_cfp_fp", self.pairs_per_fold_cfp_fp >= 2 and self.pairs_per_fold_cfp_fp % 2 == 0,
+             "an even integer >= 2"),
+            ("folds", self.folds >= 2, ">= 2"),
+            ("pack_variants", self.pack_variants >= 2, ">= 2 (a positive pair needs two renders)"),
             ("eval_ids", self.eval_ids >= 2, ">= 2 (negatives need two identities)"),
             ("ijb_ids", self.ijb_ids >= 2, ">= 2 (impostor pairs need two identities)"),
             ("probe_images", self.probe_images >= 2, ">= 2 (a gallery image and a probe)"),
             ("probe_ids", 1 <= self.probe_ids <= self.eval_ids, "between 1 and eval_ids"),
             ("ijb_ids", self.ijb_ids <= self.eval_ids, "<= eval_ids"),
-            (
-                "train_ids",
-                self.train_ids >= 1 and 1 <= self.train_images[0] <= self.train_images[1],
-                ">= 1 with 1 <= min <= max images",
-            ),
+            ("train_ids", self.train_ids >= 1 and 1 <= self.train_images[0] <= self.train_images[1],
+             ">= 1 with 1 <= min <= max images"),
             ("distractors", self.distractors >= 1, ">= 1"),
             ("lookalike_share", 0.0 <= self.lookalike_share <= 1.0, "in [0, 1]"),
             ("noise_share", 0.0 <= self.noise_share < 1.0, "in [0, 1)"),
-            (
-                "ijb_templates",
-                2 <= self.ijb_templates[0] <= self.ijb_templates[1],
-                "(min, max), 2 <= min <= max",
-            ),
-            ("ijb_media", 1 <= self.ijb_media[0] <= self.ijb_media[1], "(min, max), 1 <= min <= max"),
+            ("ijb_templates", 1 <= self.ijb_templates[0] <= self.ijb_templates[1], "(min, max), 1 <= min <= max"),
+            ("ijb_template_media", 1 <= self.ijb_template_media[0] <= self.ijb_template_media[1],
+             "(min, max), 1 <= min <= max"),
+            ("ijb_media", 2 * self.ijb_template_media[0] <= self.ijb_media[0] <= self.ijb_media[1]
+             and self.ijb_template_media[1] <= self.ijb_media[0],
+             "(min, max) with min >= 2 x ijb_template_media min (two media-disjoint templates can form a "
+             "genuine pair) and min >= ijb_template_media max"),
             ("ijb_images", 1 <= self.ijb_images[0] <= self.ijb_images[1], "(min, max), 1 <= min <= max"),
-        )
+            ("ijb_impostor_pairs", self.ijb_impostor_pairs >= 0, ">= 0 (0 = every cross-identity pair)"),
+            ("eval_shade_scale", 0.0 < self.eval_shade_scale <= 1.0, "in (0, 1]"),
+        )  # fmt: skip
         for key, ok, expected in checks:
             if not ok:
-                raise InputError(
-                    f"SynthFace preset {self.name!r}: {key}={getattr(self, key)!r}, expected {expected}"
-                )
+                self._fail(key, expected)
+        self._check_capacity()
+        if self.protocol:
+            self._check_protocol()
+
+    def _check_capacity(self) -> None:
+        """Enough identities for the distinct pairs and template pairs asked (minimums named)."""
+        for spec in PACKS:
+            per_fold = pack_pairs_per_fold(spec, self.pairs_per_fold, self.pairs_per_fold_cfp_fp)
+            need = self.folds * per_fold // 2
+            have = distinct_positives(spec, self.eval_ids, self.pack_variants)
+            if have < need:
+                per_id = have // self.eval_ids
+                self._fail("eval_ids", f">= {math.ceil(need / per_id)}: {spec.name} needs {need} distinct positive "
+                           f"pairs and pack_variants={self.pack_variants} gives {per_id} per identity")  # fmt: skip
+            if distinct_negatives(spec, self.eval_ids, self.pack_variants) < 2 * need:
+                self._fail("pack_variants", f"more renders: {spec.name} needs {need} distinct negative pairs")
+        # cross-identity template pairs are fewest when every identity has the minimum templates
+        lo = self.ijb_templates[0]
+        if self.ijb_ids * (self.ijb_ids - 1) // 2 * lo * lo < self.ijb_impostor_pairs:
+            n = self.ijb_ids
+            while n * (n - 1) // 2 * lo * lo < self.ijb_impostor_pairs:
+                n += 1
+            self._fail(
+                "ijb_ids",
+                f">= {n} for ijb_impostor_pairs={self.ijb_impostor_pairs} with ijb_templates min {lo}",
+            )
+
+    def _check_protocol(self) -> None:
+        """The protocol sizes (``PROTOCOL_*``) for presets that claim them."""
+        ijb_min = math.ceil(MIN_EVENTS / PROTOCOL_IJB_FAR)
+        ijb_pairs = (
+            self.ijb_impostor_pairs or self.ijb_ids * (self.ijb_ids - 1) // 2 * self.ijb_templates[0] ** 2
+        )
+        probes = self.probe_ids * self.probe_images - max(
+            1, round(self.noise_share * self.probe_ids * self.probe_images)
+        )
+        for key, value, minimum, why in (
+            ("folds", self.folds, PROTOCOL_FOLDS, "folds"),
+            ("pairs_per_fold", self.pairs_per_fold, PROTOCOL_PAIRS_PER_FOLD, "pairs per fold"),
+            ("pairs_per_fold_cfp_fp", self.pairs_per_fold_cfp_fp, PROTOCOL_PAIRS_PER_FOLD_CFP_FP, "pairs per fold"),
+            ("ijb_impostor_pairs", ijb_pairs, ijb_min, f"impostor template pairs (FAR {PROTOCOL_IJB_FAR:g} resolved)"),
+            ("probe_ids", probes, PROTOCOL_PROBES, "clean probe images (probe_ids x probe_images)"),
+            ("distractors", self.distractors, PROTOCOL_DISTRACTORS, "distractors (ladder 10, 100, 1000)"),
+        ):  # fmt: skip
+            if value < minimum:
+                self._fail(key, f">= {minimum} {why} for the protocol (protocol=True)")
 
 
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("smoke", train_ids=30, train_images=(4, 6), eval_ids=30, lookalike_share=0.5, pairs_per_fold=4,
-               ijb_ids=4, ijb_templates=(2, 2), ijb_media=(1, 2), ijb_images=(1, 2), ijb_impostor_ratio=3,
-               probe_ids=4, probe_images=3, distractors=20, contact_rows=3),
-        Preset("default", train_ids=400, train_images=(10, 18), eval_ids=300, lookalike_share=0.5,
-               pairs_per_fold=50, ijb_ids=40, ijb_templates=(2, 3), ijb_media=(1, 3), ijb_images=(1, 3),
-               ijb_impostor_ratio=20, probe_ids=40, probe_images=5, distractors=800),
-        Preset("large", train_ids=5000, train_images=(20, 40), eval_ids=3000, lookalike_share=0.5,
-               pairs_per_fold=600, ijb_ids=500, ijb_templates=(2, 4), ijb_media=(1, 4), ijb_images=(1, 4),
-               ijb_impostor_ratio=100, probe_ids=300, probe_images=8, distractors=20000),
+        Preset("smoke", train_ids=30, train_images=(4, 6), eval_ids=30, lookalike_share=0.5, pack_variants=2,
+               pairs_per_fold=4, pairs_per_fold_cfp_fp=4, ijb_ids=4, ijb_media=(2, 2), ijb_images=(1, 2),
+               ijb_templates=(2, 3), ijb_template_media=(1, 1), ijb_impostor_pairs=0,
+               probe_ids=4, probe_images=3, distractors=20, contact_rows=3, eval_shade_scale=0.5),
+        Preset("default", train_ids=400, train_images=(10, 18), eval_ids=300, lookalike_share=0.5, pack_variants=6,
+               pairs_per_fold=600, pairs_per_fold_cfp_fp=700, ijb_ids=150, ijb_media=(3, 4), ijb_images=(1, 2),
+               ijb_templates=(10, 12), ijb_template_media=(1, 2), ijb_impostor_pairs=1_000_000,
+               probe_ids=100, probe_images=4, distractors=1000, eval_shade_scale=0.5, protocol=True),
+        Preset("large", train_ids=5000, train_images=(20, 40), eval_ids=3000, lookalike_share=0.5, pack_variants=6,
+               pairs_per_fold=600, pairs_per_fold_cfp_fp=700, ijb_ids=500, ijb_media=(3, 5), ijb_images=(1, 3),
+               ijb_templates=(4, 8), ijb_template_media=(1, 2), ijb_impostor_pairs=1_500_000,
+               probe_ids=300, probe_images=8, distractors=20000, protocol=True),
     )
 }  # fmt: skip
 

@@ -31,14 +31,14 @@ from interface.data.synth.identification import plan_identification, write_ident
 from interface.data.synth.ijbset import plan_ijb, write_ijb
 from interface.data.synth.jobs import Job, default_workers, run_jobs
 from interface.data.synth.nuisance import TRAIN, sample_nuisance
-from interface.data.synth.packs import PACKS, plan_pack
+from interface.data.synth.packs import PACKS, pack_pairs_per_fold, plan_pack, plan_variants
 from interface.data.synth.pools import Pools, build_pools, identity_hash
 from interface.data.synth.presets import Preset, get_preset
 from interface.errors import InputError
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 INFO = "synthface.json"
 
 
@@ -103,24 +103,22 @@ def generate_suite(
     start = time.perf_counter()
     pools = build_pools(preset, seed)
     train_jobs, train_labels = plan_train(preset, pools, seed)
+    pack_sizes = [
+        pack_pairs_per_fold(spec, preset.pairs_per_fold, preset.pairs_per_fold_cfp_fp) for spec in PACKS
+    ]
     pack_plans = [
-        plan_pack(k, spec, preset.eval_ids, pools.nearest, preset.pairs_per_fold, preset.folds, seed)
-        for k, spec in enumerate(PACKS)
+        plan_pack(k, spec, preset.eval_ids, pools.nearest, preset.pack_variants, size, preset.folds, seed)
+        for k, (spec, size) in enumerate(zip(PACKS, pack_sizes))
     ]
-    pack_jobs = [
-        Job(pools.eval[ident], nz)
-        for plan in pack_plans
-        for pair in plan
-        for ident, nz in ((pair.first, pair.nz_first), (pair.second, pair.nz_second))
-    ]
+    variants = plan_variants(preset.eval_ids, preset.pack_variants, seed)
+    pack_jobs = [Job(pools.eval[ident], nz) for ident, nz in variants]
     ijb_plan = plan_ijb(preset, pools.eval, seed)
     ident_plan = plan_identification(preset, pools, seed)
-    groups = [
-        train_jobs,
-        pack_jobs,
-        [job for *_, job in ijb_plan.images],
-        ident_plan.probe_jobs,
-        ident_plan.distractor_jobs,
+    evaluation = (pack_jobs, ijb_plan.renders, ident_plan.probe_jobs, ident_plan.distractor_jobs)
+    # every evaluation render on the preset's (cheaper) shading grid; training at full resolution
+    groups = [train_jobs] + [
+        [dataclasses.replace(job, shade_scale=preset.eval_shade_scale) for job in group]
+        for group in evaluation
     ]
     all_jobs = [job for group in groups for job in group]
     log.info(
@@ -146,15 +144,16 @@ def generate_suite(
     try:
         write_record_dataset(tmp, [jpeg for jpeg, _ in train_res], train_labels, num_classes=preset.train_ids,
                              generator=generator)  # fmt: skip
-        pack_info, offset = {}, 0
-        for spec, plan in zip(PACKS, pack_plans):
-            jpegs = [jpeg for jpeg, _ in pack_res[offset : offset + 2 * len(plan)]]
-            offset += 2 * len(plan)
+        pack_info = {}
+        for spec, plan, size in zip(PACKS, pack_plans, pack_sizes):
+            jpegs = [pack_res[i][0] for pair in plan for i in (pair.image_first, pair.image_second)]
             write_bin(tmp / f"{spec.name}.bin", jpegs, [pair.issame for pair in plan])
             pack_info[spec.name] = {
                 "pairs": len(plan),
                 "folds": preset.folds,
-                "pairs_per_fold": preset.pairs_per_fold,
+                "pairs_per_fold": size,
+                "pools": list(spec.pools),
+                "renders": [[pair.image_first, pair.image_second] for pair in plan],
                 "lookalike_negatives": spec.lookalike_negatives,
                 "identities": [[pair.first, pair.second] for pair in plan],
             }
