@@ -8,7 +8,8 @@ Temporaries are named ``.<name>.<writer>-<pid>-<random>.tmp`` beside the target 
 A writer killed before its clean-up ran (SIGKILL, power loss) leaves its temporary behind; the next
 :func:`atomic_path` of the same target removes the ones it can prove dead:
 
-* only names of exactly that pattern for exactly that target (never any other file);
+* only names of exactly that pattern for exactly that target (never any other file; the folder is
+  read once per process, so temporaries a writer killed later leaves are the next process's);
 * only those written under this host and PID namespace (``<writer>`` equals ours), whose ``<pid>``
   no longer exists. A live process with that pid (a concurrent writer of the same target, or an
   unrelated process that reused the pid) keeps the file: a temporary is never taken from a writer
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import re
@@ -43,6 +45,7 @@ from typing import IO, Any
 _TMP_SUFFIX = ".tmp"
 
 
+@functools.cache
 def writer_tag() -> str:
     """8 hex digits naming this host and PID namespace (pids are comparable only within one)."""
     try:
@@ -52,10 +55,8 @@ def writer_tag() -> str:
     return f"{zlib.crc32(f'{socket.gethostname()}:{namespace}'.encode()):08x}"
 
 
-def _temporary_pattern(name: str) -> re.Pattern[str]:
-    """``.<name>.<writer>-<pid>-<random>.tmp``; ``name`` is a regular expression for the target's
-    name (the random part is mkstemp's: letters, digits, underscores)."""
-    return re.compile(rf"\.(?:{name})\.(?P<writer>[0-9a-f]{{8}})-(?P<pid>\d+)-[a-z0-9_]+\{_TMP_SUFFIX}")
+#: ``.<name>.<writer>-<pid>-<random>.tmp`` (the random part is mkstemp's: letters, digits, ``_``).
+_TEMPORARY = re.compile(rf"\.(?P<name>.+)\.(?P<writer>[0-9a-f]{{8}})-(?P<pid>\d+)-[a-z0-9_]+\{_TMP_SUFFIX}")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -70,22 +71,37 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _stale_temporaries(final: Path) -> list[Path]:
-    """Temporaries of ``final`` left by dead writers of this host (see the module docstring)."""
-    pattern, tag, me = _temporary_pattern(re.escape(final.name)), writer_tag(), os.getpid()
+#: folder -> {target name: its stale temporaries}, from one scan per folder and process: a folder
+#: of many outputs (crops of an IJB set) is read once, not once per file written into it.
+_STALE: dict[Path, dict[str, list[Path]]] = {}
+_STALE_LOCK = threading.Lock()
+
+
+def _scan_stale(folder: Path) -> dict[str, list[Path]]:
+    """Temporaries in ``folder`` left by dead writers of this host, by target name."""
+    tag, me, found = writer_tag(), os.getpid(), {}
     try:
-        entries = list(os.scandir(final.parent))
+        entries = list(os.scandir(folder))
     except OSError:
-        return []
-    stale = []
+        return found
     for entry in entries:
-        match = pattern.fullmatch(entry.name)
+        match = _TEMPORARY.fullmatch(entry.name)
         if match is None or match["writer"] != tag or not entry.is_file(follow_symlinks=False):
             continue
         pid = int(match["pid"])
         if pid != me and not _pid_alive(pid):
-            stale.append(final.parent / entry.name)
-    return stale
+            found.setdefault(match["name"], []).append(folder / entry.name)
+    return found
+
+
+def _remove_stale_of(final: Path) -> None:
+    """Remove the temporaries of ``final`` left by dead writers (see the module docstring)."""
+    with _STALE_LOCK:
+        if final.parent not in _STALE:
+            _STALE[final.parent] = _scan_stale(final.parent)
+        stale = _STALE[final.parent].pop(final.name, [])
+    for path in stale:
+        path.unlink(missing_ok=True)
 
 
 def remove_stale_temporaries(folder: Path) -> list[Path]:
@@ -94,9 +110,9 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
     Only for a folder whose writers all hold one exclusive lock, called right after taking it and
     before writing: every temporary present then belongs to an earlier, finished or killed, holder.
     """
-    pattern, removed = _temporary_pattern(".+"), []
+    removed = []
     for entry in os.scandir(folder):
-        if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+        if _TEMPORARY.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
             Path(entry.path).unlink(missing_ok=True)
             removed.append(Path(entry.path))
     return removed
@@ -148,8 +164,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     final = Path(path)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        for stale in _stale_temporaries(final):
-            stale.unlink(missing_ok=True)
+        _remove_stale_of(final)
         fd, tmp = tempfile.mkstemp(
             prefix=f".{final.name}.{writer_tag()}-{os.getpid()}-", suffix=_TMP_SUFFIX, dir=final.parent
         )

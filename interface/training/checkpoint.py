@@ -52,7 +52,11 @@ def rng_state() -> dict[str, Any]:
             "has_gauss": int(has_gauss),
             "cached_gaussian": float(cached),
         },
-        "python": {"version": int(version), "internal": torch.tensor(internal, dtype=torch.int64), "gauss_next": gauss_next},
+        "python": {
+            "version": int(version),
+            "internal": torch.tensor(internal, dtype=torch.int64),
+            "gauss_next": gauss_next,
+        },
     }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -146,8 +150,15 @@ class Progress:
         for key in ("train_time", "train_cpu_time"):
             _expect(saved, key, (int, float), path)
         metrics = _expect(saved, "metrics", list, path)
-        if not all(isinstance(m, dict) for m in metrics):
-            raise InputError(f"{path}: key 'metrics' holds a non-dict entry; expected a list of records")
+        plain = (int, float, str, type(None))
+        if not all(
+            isinstance(m, dict) and all(isinstance(k, str) and isinstance(v, plain) for k, v in m.items())
+            for m in metrics
+        ):
+            raise InputError(
+                f"{path}: key 'metrics' holds an entry that is not a record of numbers; "
+                "expected a list of {name: number or null}"
+            )
         window = _expect(saved, "window", dict, path)
         loss_sum = _expect(window, "loss_sum", torch.Tensor, path, "window.")
         if loss_sum.dim() != 0 or not loss_sum.is_floating_point():
@@ -209,7 +220,11 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         if isinstance(saved, dict) and saved and all(isinstance(v, torch.Tensor) for v in saved.values()):
             kind = f"a dict of {len(saved)} tensors (a model state_dict such as model.pt?)"
         elif isinstance(saved, dict):
-            kind = f"a dict with format {saved.get('format')!r}" if "format" in saved else "a dict without 'format'"
+            kind = (
+                f"a dict with format {saved.get('format')!r}"
+                if "format" in saved
+                else "a dict without 'format'"
+            )
         else:
             kind = f"a {type(saved).__name__}"
         raise InputError(

@@ -48,7 +48,14 @@ MODEL_NAME, HEAD_NAME, INFO_NAME, METRICS_NAME, LOG_NAME = (
 #: differ from an uninterrupted run's (tests compare everything else line by line).
 CLOCK_FIELDS: dict[str, tuple[str, ...]] = {
     METRICS_NAME: ("images_per_s",),
-    INFO_NAME: ("wall_time_s", "setup_time_s", "train_time_s", "train_cpu_time_s", "images_per_s", "finished_utc"),
+    INFO_NAME: (
+        "wall_time_s",
+        "setup_time_s",
+        "train_time_s",
+        "train_cpu_time_s",
+        "images_per_s",
+        "finished_utc",
+    ),
 }
 
 

@@ -382,7 +382,8 @@ class Trainer:
                 p.train_time = train_time0 + time.perf_counter() - start
                 p.train_cpu_time = cpu_time0 + time.process_time() - cpu_start
                 if not done and (
-                    p.step_in_epoch == 0 or (config.checkpoint_every and p.step % config.checkpoint_every == 0)
+                    p.step_in_epoch == 0
+                    or (config.checkpoint_every and p.step % config.checkpoint_every == 0)
                 ):
                     self._save()
                 if self.stopping and not done:  # every rank agreed on this step (flags are all-reduced)

@@ -75,7 +75,8 @@ def _jpeg_folder(src, names=("a", "b"), per=2):
 
 
 def _one_error(capsys) -> str:
-    errors = [line for line in capsys.readouterr().err.splitlines() if "error: " in line]  # tqdm shares stderr
+    err = capsys.readouterr().err  # tqdm's bar shares stderr
+    errors = [line for line in err.splitlines() if "error: " in line]
     assert len(errors) == 1, errors
     return errors[0]
 

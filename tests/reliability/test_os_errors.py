@@ -195,10 +195,14 @@ def test_an_os_error_without_a_path_says_so(capsys):
 def small_tmpfs(tmp_path):
     """A 128 KiB tmpfs mounted at ``tmp_path/disk`` (root and a working ``mount`` only)."""
     if os.geteuid() != 0:
-        pytest.skip("a really full disk needs root to mount a small tmpfs; the simulated cases cover the rest")
+        pytest.skip(
+            "a really full disk needs root to mount a small tmpfs; the simulated cases cover the rest"
+        )
     disk = tmp_path / "disk"
     disk.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(disk)], capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(disk)], capture_output=True, text=True
+    )
     if result.returncode != 0:
         pytest.skip(f"mount -t tmpfs failed (no CAP_SYS_ADMIN here?): {result.stderr.strip()[:200]}")
     yield disk
@@ -282,7 +286,8 @@ def test_the_next_writer_removes_temporaries_of_dead_writers_only(tmp_path):
 
 def test_temporary_names_carry_the_writer(tmp_path):
     with atomic.atomic_path(tmp_path / "model.pt") as tmp:
-        assert tmp.name.startswith(f".model.pt.{atomic.writer_tag()}-{os.getpid()}-") and tmp.name.endswith(".tmp")
+        assert tmp.name.startswith(f".model.pt.{atomic.writer_tag()}-{os.getpid()}-")
+        assert tmp.name.endswith(".tmp")
 
 
 def test_a_training_run_clears_every_temporary_of_its_folder_under_the_lock(tmp_path, capsys):

@@ -66,7 +66,7 @@ def steps_per_epoch() -> int:
     return json.loads((straight() / INFO_NAME).read_text())["steps_per_epoch"]
 
 
-class _Crash(Exception):
+class _CrashError(Exception):
     """Stands for the process dying: nothing after it runs."""
 
 
@@ -76,7 +76,7 @@ def _crash_after_save_at(monkeypatch, step: int) -> None:
     def save_then_crash(path, payload):
         real(path, payload)
         if payload["step"] == step:
-            raise _Crash
+            raise _CrashError
 
     monkeypatch.setattr(trainer_module, "save_checkpoint", save_then_crash)
 
@@ -87,7 +87,7 @@ def _crash_during_step(monkeypatch, step: int) -> None:
 
     def step_or_crash(self, *args, **kwargs):
         if self.progress.step == step - 1:
-            raise _Crash
+            raise _CrashError
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Trainer, "_train_step", step_or_crash)
@@ -105,7 +105,7 @@ def _assert_same_files(run: Path, runtime: frozenset[str] = frozenset()) -> None
 def _resume_point(tmp_path, monkeypatch, inject, step) -> Path:
     run = tmp_path / "run"
     inject(monkeypatch, step)
-    with pytest.raises(_Crash):
+    with pytest.raises(_CrashError):
         train(_config(), run)
     monkeypatch.undo()
     assert (run / RESUME_NAME).is_file() and not (run / METRICS_NAME).exists()
@@ -119,7 +119,7 @@ def test_checkpoint_inside_a_logging_window(tmp_path, monkeypatch):
     saved_step = CHECKPOINT_EVERY
     run = tmp_path / "run"
     _crash_after_save_at(monkeypatch, saved_step)
-    with pytest.raises(_Crash):
+    with pytest.raises(_CrashError):
         train(_config(), run)
     window = torch.load(run / RESUME_NAME, weights_only=True)["window"]
     assert window["loss_n"] == window["steps"] == saved_step % LOG_EVERY
@@ -144,10 +144,11 @@ def test_killed_mid_epoch_between_checkpoints(tmp_path, monkeypatch):
 
 def test_killed_between_epochs(tmp_path, monkeypatch):
     spe = steps_per_epoch()
-    assert spe % LOG_EVERY and spe % CHECKPOINT_EVERY  # the epoch ends inside a window, off the checkpoint grid
+    # the epoch ends inside a logging window, off the checkpoint grid
+    assert spe % LOG_EVERY and spe % CHECKPOINT_EVERY
     run = tmp_path / "run"
     _crash_after_save_at(monkeypatch, spe)
-    with pytest.raises(_Crash):
+    with pytest.raises(_CrashError):
         train(_config(), run)
     saved = torch.load(run / RESUME_NAME, weights_only=True)
     assert (saved["epoch"], saved["step_in_epoch"]) == (1, 0)
@@ -165,7 +166,7 @@ def test_killed_three_times(tmp_path, monkeypatch):
     run = tmp_path / "run"
     for inject, step in ((_crash_after_save_at, 6), (_crash_during_step, 11), (_crash_after_save_at, 12)):
         inject(monkeypatch, step)
-        with pytest.raises(_Crash):
+        with pytest.raises(_CrashError):
             train(_config(), run)
         monkeypatch.undo()
     train(_config(), run)
@@ -217,7 +218,10 @@ def test_sigkilled_subprocess_resumes_to_the_same_files(tmp_path):
     run = tmp_path / "run"
     command = [PYTHON, "-m", "interface", "train", "--config", str(config), "--out", str(run)]
     # this checkout's package first (the subprocess runs outside it), the slowing hook beside it
-    plain_env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    plain_env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
     slow_env = {**plain_env, "PYTHONPATH": os.pathsep.join([str(tmp_path / "slow"), plain_env["PYTHONPATH"]])}
     proc = subprocess.Popen(
         command, cwd=tmp_path, env=slow_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -248,7 +252,7 @@ def _payload_types(value, where="") -> list[str]:
 def test_resume_file_holds_only_tensors_and_plain_values(tmp_path, monkeypatch):
     run = tmp_path / "run"
     _crash_after_save_at(monkeypatch, CHECKPOINT_EVERY)
-    with pytest.raises(_Crash):
+    with pytest.raises(_CrashError):
         train(_config(loss="elasticface"), run)  # an RNG-state buffer in the loss too
     with open(run / RESUME_NAME, "rb") as handle:
         raw = torch.load(handle, weights_only=False)  # the unrestricted loader: what is really there
@@ -325,7 +329,7 @@ def test_a_model_state_dict_given_as_resume_file_names_what_was_expected(tmp_pat
 def test_a_truncated_resume_file_is_one_line(tmp_path, monkeypatch, keep):
     run = tmp_path / "run"
     _crash_after_save_at(monkeypatch, CHECKPOINT_EVERY)
-    with pytest.raises(_Crash):
+    with pytest.raises(_CrashError):
         train(_config(max_steps=8), run)
     data = (run / RESUME_NAME).read_bytes()
     (run / RESUME_NAME).write_bytes(data[: int(len(data) * keep) if isinstance(keep, float) else keep])
@@ -345,12 +349,19 @@ def test_a_resume_file_of_the_earlier_format_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("key", "value"), [("step", "6"), ("metrics", {"a": 1}), ("window", None), ("train_time", True)]
+    ("key", "value"),
+    [
+        ("step", "6"),
+        ("metrics", {"a": 1}),
+        ("metrics", [{"loss": torch.ones(1)}]),
+        ("window", None),
+        ("train_time", True),
+    ],
 )
 def test_a_mistyped_field_in_the_resume_file_is_named(tmp_path, monkeypatch, key, value):
     run = tmp_path / "run"
     _crash_after_save_at(monkeypatch, CHECKPOINT_EVERY)
-    with pytest.raises(_Crash):
+    with pytest.raises(_CrashError):
         train(_config(max_steps=8), run)
     saved = torch.load(run / RESUME_NAME, weights_only=True)
     saved[key] = value
@@ -362,11 +373,10 @@ def test_a_mistyped_field_in_the_resume_file_is_named(tmp_path, monkeypatch, key
 def test_a_resume_file_whose_weights_do_not_fit_is_one_line(tmp_path, monkeypatch):
     run = tmp_path / "run"
     _crash_after_save_at(monkeypatch, CHECKPOINT_EVERY)
-    with pytest.raises(_Crash):
+    with pytest.raises(_CrashError):
         train(_config(max_steps=8), run)
     saved = torch.load(run / RESUME_NAME, weights_only=True)
     saved["backbone"] = {k: v[..., :1] if v.dim() else v for k, v in saved["backbone"].items()}
     torch.save(saved, run / RESUME_NAME)
     code, line = _train_cli(run)
     assert code != 0 and str(run / RESUME_NAME) in line and "does not fit" in line
-
