@@ -238,6 +238,11 @@ class Trainer:
         )
 
     def _save(self) -> None:
+        # Every rank saves at the same step. A resumed rank cannot have its own window loss sum (one
+        # file), so each rank's becomes the mean over ranks here, resumed or not; the window mean
+        # _log computes keeps its value (up to rounding), and a resumed run logs exactly the same.
+        window = self.progress.window
+        window.loss_sum = all_mean(window.loss_sum.clone(), self.ctx)
         if not self.ctx.is_main:
             return
         payload = {
