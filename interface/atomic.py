@@ -18,11 +18,14 @@ A writer killed before its clean-up ran (SIGKILL, power loss) leaves its tempora
 Temporaries of writers on other hosts (a shared file system) cannot be checked that way; a folder
 whose writers hold an exclusive lock (a training run folder, :mod:`interface.training.lock`) clears
 them with :func:`remove_stale_temporaries` right after taking the lock, when every temporary in it
-belongs to an earlier holder.
+belongs to an earlier holder (no file times are compared: clocks of hosts sharing a file system
+disagree). Age alone never makes a temporary stale: a paused writer may still finish.
 
 An ``OSError`` while writing (a full disk, a read-only file system, a denied permission) is raised
 again with the final path as its ``filename``, so the one-line error names the file the user asked
-for rather than ``?`` or a temporary name.
+for rather than ``?`` or a temporary name. A failed ``write()`` names no file; when several atomic
+writes are open in the thread at once (a RecordIO set's train.rec, train.idx and property) it
+cannot say which, and the folder they share is named instead.
 """
 
 from __future__ import annotations
