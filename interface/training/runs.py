@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from interface.atomic import atomic_open, save_torch, write_json
-from interface.errors import InputError
+from interface.errors import InputError, describe_os_error
 from interface.training.checkpoint import RESUME_NAME
 from interface.training.provenance import device_description, git_revision, library_versions
 
@@ -182,12 +182,31 @@ def load_run(run_dir: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     return model.eval(), info
 
 
+class _LogFile(logging.FileHandler):
+    """train.log. A write that fails with an OSError (a full disk) is reported once, as one
+    ``warning:`` line on stderr naming the file, instead of a traceback for every record; the run
+    goes on (its outputs report their own errors)."""
+
+    failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802  (logging's name)
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            super().handleError(record)
+            return
+        if not self.failed:
+            self.failed = True
+            if exc.filename is None:
+                exc = OSError(exc.errno, exc.strerror or str(exc), self.baseFilename)
+            print(f"warning: {describe_os_error(exc)}; train.log stops here", file=sys.stderr)
+
+
 def attach_log(run_dir: Path) -> logging.Handler:
     """Send the trainer's log lines to RUN_DIR/train.log (and to stderr when it is not a terminal)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger("interface.training")
     logger.setLevel(logging.INFO)
-    handler = logging.FileHandler(run_dir / LOG_NAME, encoding="utf-8")
+    handler = _LogFile(run_dir / LOG_NAME, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     if not sys.stderr.isatty() and not any(getattr(h, "_interface_stderr", False) for h in logger.handlers):

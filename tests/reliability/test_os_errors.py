@@ -190,6 +190,25 @@ def test_an_os_error_without_a_path_says_so(capsys):
     )
 
 
+def test_a_failing_train_log_is_one_warning_line(tmp_path, capsys):
+    import logging
+
+    from interface.training import runs
+
+    handler = runs.attach_log(tmp_path)
+    try:
+        handler.stream = io.TextIOWrapper(io.BufferedWriter(_FailingFile(errno.ENOSPC)), write_through=True)
+        for i in range(3):
+            logging.getLogger("interface.training").warning("record %d", i)
+    finally:
+        handler.stream = None
+        runs.detach_log(handler)
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert "Traceback" not in err and "Logging error" not in err
+    assert warnings == [f"warning: {tmp_path / 'train.log'}: {ENOSPC_LINE}; train.log stops here"]
+
+
 # ------------------------------------------------------------------------------ real file systems
 @pytest.fixture
 def small_tmpfs(tmp_path):
@@ -215,6 +234,19 @@ def test_a_really_full_disk_during_training_names_model_pt(tmp_path, capsys, sma
     assert code == 2 and line == f"error: {out / 'model.pt'}: {ENOSPC_LINE}"
     assert [n for n in _files(out) if n.endswith(".tmp")] == []
     assert not (out / "model.pt").exists() and not (out / "run.json").exists()
+
+
+def test_a_disk_full_before_training_starts_is_one_warning_and_one_error(tmp_path, capsys, small_tmpfs):
+    out = small_tmpfs / "run"
+    out.mkdir()
+    filler = small_tmpfs / "filler"
+    with open(filler, "wb", buffering=0) as handle, pytest.raises(OSError):
+        while True:  # take every free block, so even train.log cannot grow
+            handle.write(b"\0" * 4096)
+            handle.flush()
+    code, line = _train(tmp_path, capsys, out)
+    assert code == 2 and line.startswith(f"error: {out}") and ENOSPC_LINE in line
+    assert [n for n in _files(out) if n.endswith(".tmp")] == [] and not (out / "run.json").exists()
 
 
 def test_a_really_full_disk_keeps_the_previous_score_json(small_tmpfs):
