@@ -17,8 +17,8 @@ A writer killed before its clean-up ran (SIGKILL, power loss) leaves its tempora
 
 Temporaries of writers on other hosts (a shared file system) cannot be checked that way; a folder
 whose writers hold an exclusive lock (a training run folder, :mod:`interface.training.lock`) clears
-them with :func:`remove_stale_temporaries` right after taking the lock, when every temporary in it
-belongs to an earlier holder (no file times are compared: clocks of hosts sharing a file system
+those of its own targets with :func:`remove_stale_temporaries` right after taking the lock, when
+every such temporary belongs to an earlier holder (no file times are compared: clocks of hosts sharing a file system
 disagree). Age alone never makes a temporary stale: a paused writer may still finish.
 
 An ``OSError`` while writing (a full disk, a read-only file system, a denied permission) is raised
@@ -41,7 +41,7 @@ import socket
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -107,15 +107,18 @@ def _remove_stale_of(final: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Remove every atomic temporary directly in ``folder``, whatever its writer; return them.
+def remove_stale_temporaries(folder: Path, names: Iterable[str]) -> list[Path]:
+    """Remove the atomic temporaries of the targets ``names`` directly in ``folder``, whatever
+    their writer (host, pid); return them.
 
-    Only for a folder whose writers all hold one exclusive lock, called right after taking it and
-    before writing: every temporary present then belongs to an earlier, finished or killed, holder.
+    Only for targets whose writers all hold one exclusive lock, called right after taking it and
+    before writing them: every such temporary present then belongs to an earlier, finished or
+    killed, holder. Temporaries of other names (another program writing into the folder) stay.
     """
-    removed = []
+    wanted, removed = set(names), []
     for entry in os.scandir(folder):
-        if _TEMPORARY.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+        match = _TEMPORARY.fullmatch(entry.name)
+        if match and match["name"] in wanted and entry.is_file(follow_symlinks=False):
             Path(entry.path).unlink(missing_ok=True)
             removed.append(Path(entry.path))
     return removed

@@ -42,6 +42,8 @@ MODEL_NAME, HEAD_NAME, INFO_NAME, METRICS_NAME, LOG_NAME = (
     "metrics.jsonl",
     "train.log",
 )
+#: every file the trainer writes atomically into RUN_DIR (only under the run lock).
+WRITTEN_NAMES = (MODEL_NAME, HEAD_NAME, METRICS_NAME, INFO_NAME, RESUME_NAME)
 
 #: Fields that measure the machine's clocks (wall time, this process' CPU time, throughput, the
 #: finishing date), not the training: the only ones in which a killed and resumed run's files may

@@ -435,8 +435,8 @@ def train(config: RunConfig, out_dir: str | Path) -> dict[str, Any]:
 
 
 def _train_locked(config: RunConfig, out_dir: Path, ctx: Context) -> dict[str, Any]:
-    if ctx.is_main:  # the lock's holder is RUN_DIR's only writer: temporaries there now are dead
-        for stale in remove_stale_temporaries(out_dir):
+    if ctx.is_main:  # the lock's holder is the only writer of these: their temporaries now are dead
+        for stale in remove_stale_temporaries(out_dir, runs.WRITTEN_NAMES):
             log.warning("removed %s, left by an interrupted writer", stale)
     finished = runs.finished_run(out_dir, config)
     if finished is not None:

@@ -323,8 +323,9 @@ def test_temporary_names_carry_the_writer(tmp_path):
 
 
 def test_a_training_run_clears_every_temporary_of_its_folder_under_the_lock(tmp_path, capsys):
-    """The run lock makes the trainer RUN_DIR's only writer: temporaries there, from any host, are
-    an earlier holder's (here: one of a resume.pt that was being written when it was killed)."""
+    """The run lock makes the trainer the only writer of its files: their temporaries, from any
+    host, are an earlier holder's (here: a resume.pt being written when it was killed); another
+    program's temporary in the folder stays."""
     from interface.training.cli import main
 
     out = tmp_path / "run"
@@ -332,7 +333,8 @@ def test_a_training_run_clears_every_temporary_of_its_folder_under_the_lock(tmp_
     stale = [_temporary(out / "resume.pt", os.getpid()), _temporary(out / "model.pt", 1, tag="0badbeef")]
     keep = out / "notes.txt"
     keep.write_text("mine")
+    other_writer = _temporary(out / "notes.json", 1, tag="0badbeef")  # not a file the trainer writes
     config = write_run_yaml(tmp_path / "RUN.yaml", data=str(smoke_data()))
     assert main(["--config", str(config), "--out", str(out)]) == 0
     assert not any(p.exists() for p in stale) and keep.read_text() == "mine"
-    assert [n for n in _files(out) if n.endswith(".tmp")] == []
+    assert [n for n in _files(out) if n.endswith(".tmp")] == [other_writer.name]
