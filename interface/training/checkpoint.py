@@ -146,11 +146,12 @@ class Progress:
         """Inverse of :meth:`to_state`; a missing or mistyped field is an InputError naming it."""
         ints = ("step", "epoch", "step_in_epoch", "nonfinite_total", "nonfinite_run")
         for key in ints:
-            _expect(saved, key, int, path)
+            if _expect(saved, key, int, path) < 0:
+                raise InputError(f"{path}: key {key!r} is {saved[key]}; expected a count >= 0")
         for key in ("train_time", "train_cpu_time"):
             _expect(saved, key, (int, float), path)
         metrics = _expect(saved, "metrics", list, path)
-        plain = (int, float, str, type(None))
+        plain = (int, float, type(None))
         if not all(
             isinstance(m, dict) and all(isinstance(k, str) and isinstance(v, plain) for k, v in m.items())
             for m in metrics
@@ -178,6 +179,7 @@ class Progress:
 
 
 def _expect(mapping: dict[str, Any], key: str, kind: Any, path: Path, prefix: str = "") -> Any:
+    """``mapping[key]`` if it is a ``kind`` (a bool is no number here), else InputError naming it."""
     value = mapping.get(key)
     ok = isinstance(value, kind) and not (kind in (int, (int, float)) and isinstance(value, bool))
     if not ok:

@@ -356,6 +356,7 @@ def test_a_resume_file_of_the_earlier_format_is_refused(tmp_path):
     ("key", "value"),
     [
         ("step", "6"),
+        ("step_in_epoch", -1),
         ("metrics", {"a": 1}),
         ("metrics", [{"loss": torch.ones(1)}]),
         ("window", None),
