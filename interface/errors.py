@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
 import sys
 from collections.abc import Callable
 
@@ -12,6 +14,24 @@ class InputError(ValueError):
 
     The message names the offending file, key or value and says what was expected, on one line.
     """
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``PATH: reason (ERRNO)`` on one line, e.g. ``run/resume.pt: No space left on device (ENOSPC)``.
+
+    Writers name their path (:mod:`interface.atomic` attaches the target to errors of its
+    temporaries); an error that names none says so instead of printing a placeholder.
+    """
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    code = errno.errorcode.get(exc.errno) if exc.errno is not None else None
+    if code:
+        reason = f"{reason} ({code})"
+    if exc.filename is None:
+        return f"{' '.join(reason.split())} (the operating system named no file)"
+    where = os.fsdecode(exc.filename)
+    if exc.filename2 is not None:
+        where = f"{where} -> {os.fsdecode(exc.filename2)}"
+    return " ".join(f"{where}: {reason}".split())
 
 
 def cli_main(fn: Callable[[list[str]], int | None]) -> Callable[[list[str] | None], int]:
@@ -27,8 +47,7 @@ def cli_main(fn: Callable[[list[str]], int | None]) -> Callable[[list[str] | Non
             return 2
         except OSError as exc:
             # An unwritable or vanished path is the user's input too: name it, no traceback.
-            where = exc.filename if exc.filename is not None else "?"
-            print(f"error: {where}: {exc.strerror or exc}", file=sys.stderr)
+            print(f"error: {describe_os_error(exc)}", file=sys.stderr)
             return 2
 
     return wrapper

@@ -3,7 +3,8 @@
 FOLDER/<identity>/<image> (identities sorted by name get classes 0..C-1) becomes DIR/{train.rec,
 train.idx, property, manifest.json} in the InsightFace layout, readable by
 ``interface.data.RecordDataset`` and by MXNet. JPEG files are stored byte for byte; other formats
-are decoded and encoded as JPEG. All images must have the same size (the aligned crop, e.g.
+are decoded and encoded as JPEG; every image is decoded once, so a truncated file is refused by
+name. All images must have the same size (the aligned crop, e.g.
 112x112); ``--size`` resizes instead. DIR/identities.txt maps class index to folder name.
 """
 
@@ -27,13 +28,19 @@ from interface.errors import InputError, cli_main
 log = logging.getLogger(__name__)
 
 
-def _image_size(data: bytes) -> tuple[int, int]:
+def _decoded_size(data: bytes, path: Path) -> tuple[int, int]:
+    """``(W, H)`` of JPEG ``data`` after decoding every pixel: a truncated or damaged file (which
+    the header alone does not reveal) is refused here, naming ``path``, not at training time."""
     from io import BytesIO
 
     from PIL import Image
 
-    with Image.open(BytesIO(data)) as img:
-        return img.size
+    try:
+        with Image.open(BytesIO(data)) as img:
+            img.load()
+            return img.size
+    except Exception as exc:  # noqa: BLE001  (Pillow raises OSError, SyntaxError, ValueError, ...)
+        raise InputError(f"{path}: cannot decode the JPEG image ({' '.join(str(exc).split())})") from None
 
 
 def _items(folder: ImageFolder, size: int | None) -> Iterator[bytes | np.ndarray]:
@@ -51,7 +58,7 @@ def _items(folder: ImageFolder, size: int | None) -> Iterator[bytes | np.ndarray
                 data, _ = folder.read_raw(i)
                 is_jpeg = data.startswith(JPEG_SOI)
                 item = data if is_jpeg else folder.read(i)[0]
-                hw = _image_size(data)[::-1] if is_jpeg else item.shape[:2]
+                hw = _decoded_size(data, folder.files[i])[::-1] if is_jpeg else item.shape[:2]
                 expected = expected or hw
                 if hw != expected:
                     bar.close()
@@ -65,9 +72,13 @@ def _items(folder: ImageFolder, size: int | None) -> Iterator[bytes | np.ndarray
 
 def pack_folder(src: Path, out: Path, size: int | None = None, quality: int = DEFAULT_QUALITY) -> dict:
     """Pack ``src`` into the RecordIO dataset folder ``out``; return the manifest written."""
+    inside = src.resolve()
+    if out.resolve() == inside or inside in out.resolve().parents:
+        raise InputError(
+            f"--out {out} is inside --src {src}: a second run would pack the output folder as an identity; "
+            "expected an output folder outside the source"
+        )
     folder = ImageFolder(src)
-    if out.resolve() == src.resolve():
-        raise InputError(f"--out {out} must differ from --src")
     write_record_dataset(
         out, _items(folder, size), folder.labels.tolist(), num_classes=folder.num_classes, quality=quality
     )

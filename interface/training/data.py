@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from interface.atomic import atomic_path
+from interface.atomic import save_torch
 from interface.errors import InputError
 from interface.training.batches import MemorySource, StreamSource
 
@@ -94,8 +94,7 @@ def _decode_or_load(
     images, labels = _decode_all(faces, num_images, input_size)
     if path is None:
         return images, labels, None
-    with atomic_path(path) as tmp:
-        torch.save({"images": images, "labels": labels}, tmp)
+    save_torch(path, {"images": images, "labels": labels})
     return images, labels, "written"
 
 

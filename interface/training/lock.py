@@ -32,8 +32,12 @@ class RunLock:
                 f"{run_dir}: run folder in use by another training process (pid {holder}); "
                 "wait for it to finish or use another folder"
             ) from None
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(self.fd, 0)
+            os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:  # a full disk: fd calls name no file, so name the lock file
+            os.close(self.fd)
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
 
     def release(self) -> None:
         """Unlock (also happens when the process exits)."""

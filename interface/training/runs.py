@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from interface.atomic import atomic_open, atomic_path, write_json
-from interface.errors import InputError
+from interface.atomic import atomic_open, save_torch, write_json
+from interface.errors import InputError, describe_os_error
 from interface.training.checkpoint import RESUME_NAME
 from interface.training.provenance import device_description, git_revision, library_versions
 from interface.untrusted import load_tensors
@@ -45,12 +45,29 @@ MODEL_NAME, HEAD_NAME, INFO_NAME, METRICS_NAME, LOG_NAME = (
     "train.log",
 )
 log = logging.getLogger(__name__)
+#: every file the trainer writes atomically into RUN_DIR (only under the run lock).
+WRITTEN_NAMES = (MODEL_NAME, HEAD_NAME, METRICS_NAME, INFO_NAME, RESUME_NAME)
+
+#: Fields that measure the machine's clocks (wall time, this process' CPU time, throughput, the
+#: finishing date), not the training: the only ones in which a killed and resumed run's files may
+#: differ from an uninterrupted run's (tests compare everything else line by line).
+CLOCK_FIELDS: dict[str, tuple[str, ...]] = {
+    METRICS_NAME: ("images_per_s",),
+    INFO_NAME: (
+        "wall_time_s",
+        "setup_time_s",
+        "train_time_s",
+        "train_cpu_time_s",
+        "images_per_s",
+        "finished_utc",
+    ),
+}
 
 
 def run_info(trainer: Trainer, wall_time_s: float) -> dict[str, Any]:
     """run.json's content for a finished ``trainer``."""
-    config = trainer.config
-    images = trainer.step * config.batch_size
+    config, progress = trainer.config, trainer.progress
+    images = progress.step * config.batch_size
     return {
         "backbone": config.backbone,
         "embedding_size": config.embedding_size,
@@ -62,20 +79,20 @@ def run_info(trainer: Trainer, wall_time_s: float) -> dict[str, Any]:
         "num_images": trainer.data.num_images,
         "data_cached_in_memory": trainer.data.cached,
         "decoded_cache_file": trainer.data.decoded_file,
-        "steps": trainer.step,
+        "steps": progress.step,
         "steps_per_epoch": trainer.plan.steps_per_epoch,
-        "epochs_done": trainer.step / trainer.plan.steps_per_epoch,
+        "epochs_done": progress.step / trainer.plan.steps_per_epoch,
         "global_batch": config.batch_size,
         "lr_applied": trainer.lr,
         "precision": trainer.precision,
         "channels_last": trainer.channels_last,
-        "nonfinite_steps": trainer.nonfinite_total,
+        "nonfinite_steps": progress.nonfinite_total,
         "wall_time_s": wall_time_s,
         "setup_time_s": trainer.setup_time,
-        "train_time_s": trainer.train_time,
-        "train_cpu_time_s": trainer.train_cpu_time,
-        "images_per_s": images / max(trainer.train_time, 1e-9),
-        "final_loss": next((m["loss"] for m in reversed(trainer.metrics) if m["loss"] is not None), None),
+        "train_time_s": progress.train_time,
+        "train_cpu_time_s": progress.train_cpu_time,
+        "images_per_s": images / max(progress.train_time, 1e-9),
+        "final_loss": next((m["loss"] for m in reversed(progress.metrics) if m["loss"] is not None), None),
         "device": device_description(trainer.device, trainer.ctx.world),
         "git_revision": git_revision(),
         "versions": library_versions(),
@@ -92,8 +109,7 @@ def _cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:
 def write_outputs(trainer: Trainer, info: dict[str, Any]) -> None:
     """Write model.pt, head.pt, metrics.jsonl, then run.json; remove the resume file."""
     out = trainer.out_dir
-    with atomic_path(out / MODEL_NAME) as tmp:
-        torch.save(_cpu_state(trainer.backbone), tmp)
+    save_torch(out / MODEL_NAME, _cpu_state(trainer.backbone))
     head = {
         "loss": trainer.config.loss,
         "loss_params": trainer.config.loss_params,
@@ -101,10 +117,9 @@ def write_outputs(trainer: Trainer, info: dict[str, Any]) -> None:
         "embedding_size": trainer.config.embedding_size,
         "state_dict": _cpu_state(trainer.loss),
     }
-    with atomic_path(out / HEAD_NAME) as tmp:
-        torch.save(head, tmp)
+    save_torch(out / HEAD_NAME, head)
     with atomic_open(out / METRICS_NAME, "w", encoding="utf-8") as handle:
-        for record in trainer.metrics:
+        for record in trainer.progress.metrics:
             handle.write(json.dumps(record) + "\n")
     write_json(out / INFO_NAME, info)
     (out / RESUME_NAME).unlink(missing_ok=True)
@@ -205,12 +220,31 @@ def load_run(
     return model.eval(), info
 
 
+class _LogFile(logging.FileHandler):
+    """train.log. A write that fails with an OSError (a full disk) is reported once, as one
+    ``warning:`` line on stderr naming the file, instead of a traceback for every record; the run
+    goes on (its outputs report their own errors)."""
+
+    failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802  (logging's name)
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            super().handleError(record)
+            return
+        if not self.failed:
+            self.failed = True
+            if exc.filename is None:
+                exc = OSError(exc.errno, exc.strerror or str(exc), self.baseFilename)
+            print(f"warning: {describe_os_error(exc)}; train.log stops here", file=sys.stderr)
+
+
 def attach_log(run_dir: Path) -> logging.Handler:
     """Send the trainer's log lines to RUN_DIR/train.log (and to stderr when it is not a terminal)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger("interface.training")
     logger.setLevel(logging.INFO)
-    handler = logging.FileHandler(run_dir / LOG_NAME, encoding="utf-8")
+    handler = _LogFile(run_dir / LOG_NAME, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     if not sys.stderr.isatty() and not any(getattr(h, "_interface_stderr", False) for h in logger.handlers):

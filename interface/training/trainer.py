@@ -29,12 +29,15 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from interface.atomic import remove_stale_temporaries
 from interface.errors import InputError
 from interface.limits import MIN_BATCH_PER_PROCESS
 from interface.training import runs
 from interface.training.batches import EpochPlan, MemorySource
 from interface.training.checkpoint import (
     RESUME_NAME,
+    Progress,
+    Window,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -63,17 +66,6 @@ RUNTIME_KEYS = frozenset(
         "cache_dir",
         "tags",
     }
-)
-#: Trainer attributes saved in resume.pt besides the module/optimiser states.
-COUNTERS = (
-    "step",
-    "epoch",
-    "step_in_epoch",
-    "nonfinite_total",
-    "nonfinite_run",
-    "metrics",
-    "train_time",
-    "train_cpu_time",
 )
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 
@@ -224,10 +216,7 @@ class Trainer:
         self.scaler = (
             torch.amp.GradScaler(self.device.type, growth_interval=100) if self.precision == "fp16" else None
         )
-        self.step = self.epoch = self.step_in_epoch = 0
-        self.nonfinite_total = self.nonfinite_run = 0
-        self.metrics: list[dict[str, Any]] = []
-        self.train_time = self.train_cpu_time = 0.0  # seconds: wall clock and this process' CPU
+        self.progress = Progress(Window.empty(self.device))
         self.stop_requested = self.stopping = False
         self.flag_values = {False: torch.zeros((), dtype=torch.bool, device=self.device)}
         self.flag_values[True] = ~self.flag_values[False]
@@ -239,23 +228,34 @@ class Trainer:
             return
         saved = load_checkpoint(path)
         _check_resumable(saved["config"], self.config, path)
-        self.backbone.load_state_dict(saved["backbone"])
-        self.loss.load_state_dict(saved["loss"])
-        self.optimizer.load_state_dict(saved["optimizer"])
-        if self.scaler is not None and saved["scaler"] is not None:
-            self.scaler.load_state_dict(saved["scaler"])
-        for key in COUNTERS:
-            setattr(self, key, saved[key])
-        set_rng_state(saved["rng"])
+        progress = Progress.from_state(saved, path, self.device)
+        try:
+            self.backbone.load_state_dict(saved["backbone"])
+            self.loss.load_state_dict(saved["loss"])
+            self.optimizer.load_state_dict(saved["optimizer"])
+            if self.scaler is not None and saved["scaler"] is not None:
+                self.scaler.load_state_dict(saved["scaler"])
+            set_rng_state(saved["rng"])
+        except Exception as exc:  # noqa: BLE001  (the config matched, so the file itself is wrong)
+            raise InputError(
+                f"{path}: resume file does not fit this run ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:160]}); delete it to start the run over"
+            ) from None
+        self.progress = progress
         log.info(
             "resumed from %s at step %d (epoch %d, step %d of it)",
             path,
-            self.step,
-            self.epoch,
-            self.step_in_epoch,
+            progress.step,
+            progress.epoch,
+            progress.step_in_epoch,
         )
 
     def _save(self) -> None:
+        # Every rank saves at the same step. A resumed rank cannot have its own window loss sum (one
+        # file), so each rank's becomes the mean over ranks here, resumed or not; the window mean
+        # _log computes keeps its value (up to rounding), and a resumed run logs exactly the same.
+        window = self.progress.window
+        window.loss_sum = all_mean(window.loss_sum.clone(), self.ctx)
         if not self.ctx.is_main:
             return
         payload = {
@@ -265,9 +265,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scaler": None if self.scaler is None else self.scaler.state_dict(),
             "rng": rng_state(),
+            **self.progress.to_state(),
         }
-        for key in COUNTERS:
-            payload[key] = getattr(self, key)
         save_checkpoint(self.out_dir / RESUME_NAME, payload)
 
     # ------------------------------------------------------------------------------------ loop
@@ -280,7 +279,7 @@ class Trainer:
         a gradient scaler, a non-finite backbone gradient norm. With the fp16 scaler an overflowing
         gradient is the scaler's normal signal to lower its scale, not a fault.
         """
-        factor = self.schedule.factor(self.step)
+        factor = self.schedule.factor(self.progress.step)
         for group in self.optimizer.param_groups:
             group["lr"] = group["initial_lr"] * factor
         self.loss.collect_stats = collect
@@ -311,29 +310,31 @@ class Trainer:
         self.optimizer.step()
         return loss, True
 
-    def _log(self, loss_sum: torch.Tensor, loss_n: int, since: float, steps: int, bar: tqdm) -> None:
-        mean = all_mean(loss_sum / max(loss_n, 1), self.ctx).item() if loss_n else float("nan")
-        elapsed = time.perf_counter() - since
+    def _log(self, bar: tqdm) -> None:
+        """Append the metrics.jsonl record of the logging window that ends at this step."""
+        p, w = self.progress, self.progress.window
+        mean = all_mean(w.loss_sum / max(w.loss_n, 1), self.ctx).item() if w.loss_n else float("nan")
+        elapsed = w.elapsed()
         record = {
-            "step": self.step,
-            "epoch": round(self.step / self.plan.steps_per_epoch, 4),
+            "step": p.step,
+            "epoch": round(p.step / self.plan.steps_per_epoch, 4),
             "loss": mean,
             "lr": self.optimizer.param_groups[0]["lr"],
-            "images_per_s": steps * self.config.batch_size / max(elapsed, 1e-9),
+            "images_per_s": w.steps * self.config.batch_size / max(elapsed, 1e-9),
             "grad_scale": 1.0 if self.scaler is None else float(self.scaler.get_scale()),
             "grad_norm": float(self.grad_norm),
-            "nonfinite_steps": self.nonfinite_total,
+            "nonfinite_steps": p.nonfinite_total,
         }
         record.update({k: float(v) for k, v in getattr(self.loss, "last_stats", {}).items()})
         # strict JSON in metrics.jsonl: a non-finite value (all steps skipped, fp16 overflow) is null
-        self.metrics.append(
+        p.metrics.append(
             {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in record.items()}
         )
         if self.ctx.is_main:
             bar.set_postfix(loss=f"{mean:.4f}", img_s=f"{record['images_per_s']:.0f}", refresh=False)
             log.info(
                 "step %d/%d epoch %.2f loss %.4f lr %.5f %.0f img/s %s",
-                self.step,
+                p.step,
                 self.total_steps,
                 record["epoch"],
                 mean,
@@ -349,76 +350,71 @@ class Trainer:
     def _diverged(self, loss: torch.Tensor) -> TrainingDivergedError:
         stats = ", ".join(f"{k}={v:.4g}" for k, v in getattr(self.loss, "last_stats", {}).items())
         return TrainingDivergedError(
-            f"training stopped at step {self.step}: {self.nonfinite_run} consecutive non-finite losses or gradients "
-            f"(max_nonfinite={self.config.max_nonfinite}); last loss {float(loss)}, backbone grad norm "
-            f"{float(self.grad_norm)}, lr {self.optimizer.param_groups[0]['lr']:.4g}; loss stats: {stats or 'none'}"
+            f"training stopped at step {self.progress.step}: {self.progress.nonfinite_run} consecutive non-finite "
+            f"losses or gradients (max_nonfinite={self.config.max_nonfinite}); last loss {float(loss)}, backbone "
+            f"grad norm {float(self.grad_norm)}, lr {self.optimizer.param_groups[0]['lr']:.4g}; "
+            f"loss stats: {stats or 'none'}"
         )
 
     def _loop(self) -> None:
-        config, spe = self.config, self.plan.steps_per_epoch
+        config, spe, p = self.config, self.plan.steps_per_epoch, self.progress
         interactive = self.ctx.is_main and sys.stderr.isatty()
         bar = tqdm(
             total=self.total_steps,
-            initial=self.step,
+            initial=p.step,
             unit="step",
             disable=not interactive,
             dynamic_ncols=True,
         )
-        start = since = time.perf_counter()
-        steps_since, loss_sum, loss_n = 0, torch.zeros((), device=self.device), 0
-        train_time0, cpu_time0, cpu_start = self.train_time, self.train_cpu_time, time.process_time()
-        while self.step < self.total_steps:
-            indices, flips = self.plan.epoch(self.epoch)
-            batches = self.data.source.batches(indices[self.step_in_epoch :], flips[self.step_in_epoch :])
+        start = p.window.started = time.perf_counter()  # setup time counts in neither clock
+        train_time0, cpu_time0, cpu_start = p.train_time, p.train_cpu_time, time.process_time()
+        while p.step < self.total_steps:
+            indices, flips = self.plan.epoch(p.epoch)
+            batches = self.data.source.batches(indices[p.step_in_epoch :], flips[p.step_in_epoch :])
             for images, labels in batches:
                 images = images.to(self.device, non_blocking=True)
                 labels = labels.to(self.device, non_blocking=True)
                 if self.channels_last:
                     images = images.contiguous(memory_format=torch.channels_last)
-                is_log = (self.step + 1) % config.log_every == 0 or self.step + 1 == self.total_steps
-                loss, finite = self._train_step(images, labels, collect=is_log or self.nonfinite_run > 0)
-                self.step += 1
-                self.step_in_epoch += 1
-                steps_since += 1
+                is_log = (p.step + 1) % config.log_every == 0 or p.step + 1 == self.total_steps
+                loss, finite = self._train_step(images, labels, collect=is_log or p.nonfinite_run > 0)
+                p.step += 1
+                p.step_in_epoch += 1
+                p.window.steps += 1
                 if finite:
-                    loss_sum += loss
-                    loss_n += 1
-                    self.nonfinite_run = 0
+                    p.window.loss_sum += loss
+                    p.window.loss_n += 1
+                    p.nonfinite_run = 0
                 else:
-                    self.nonfinite_total += 1
-                    self.nonfinite_run += 1
-                    if self.nonfinite_run >= config.max_nonfinite:
+                    p.nonfinite_total += 1
+                    p.nonfinite_run += 1
+                    if p.nonfinite_run >= config.max_nonfinite:
                         raise self._diverged(loss)
                 bar.update(1)
                 if is_log:
-                    self._log(loss_sum, loss_n, since, steps_since, bar)
-                    since, steps_since, loss_sum, loss_n = (
-                        time.perf_counter(),
-                        0,
-                        torch.zeros_like(loss_sum),
-                        0,
-                    )
-                done = self.step >= self.total_steps
-                if self.step_in_epoch == spe:
-                    self.epoch, self.step_in_epoch = self.epoch + 1, 0
-                self.train_time = train_time0 + time.perf_counter() - start
-                self.train_cpu_time = cpu_time0 + time.process_time() - cpu_start
+                    self._log(bar)
+                    p.window = Window(torch.zeros_like(p.window.loss_sum))
+                done = p.step >= self.total_steps
+                if p.step_in_epoch == spe:
+                    p.epoch, p.step_in_epoch = p.epoch + 1, 0
+                p.train_time = train_time0 + time.perf_counter() - start
+                p.train_cpu_time = cpu_time0 + time.process_time() - cpu_start
                 if not done and (
-                    self.step_in_epoch == 0
-                    or (config.checkpoint_every and self.step % config.checkpoint_every == 0)
+                    p.step_in_epoch == 0
+                    or (config.checkpoint_every and p.step % config.checkpoint_every == 0)
                 ):
                     self._save()
                 if self.stopping and not done:  # every rank agreed on this step (flags are all-reduced)
                     self._save()
                     bar.close()
                     raise TrainingInterruptedError(
-                        f"interrupted after step {self.step}; {self.out_dir / RESUME_NAME} saved, rerun to resume"
+                        f"interrupted after step {p.step}; {self.out_dir / RESUME_NAME} saved, rerun to resume"
                     )
                 if done:
                     break
         bar.close()
-        self.train_time = train_time0 + time.perf_counter() - start
-        self.train_cpu_time = cpu_time0 + time.process_time() - cpu_start
+        p.train_time = train_time0 + time.perf_counter() - start
+        p.train_cpu_time = cpu_time0 + time.process_time() - cpu_start
 
     # ------------------------------------------------------------------------------------- run
     def run(self) -> dict[str, Any]:
@@ -452,6 +448,9 @@ def train(config: RunConfig, out_dir: str | Path) -> dict[str, Any]:
 
 
 def _train_locked(config: RunConfig, out_dir: Path, ctx: Context) -> dict[str, Any]:
+    if ctx.is_main:  # the lock's holder is the only writer of these: their temporaries now are dead
+        for stale in remove_stale_temporaries(out_dir, runs.WRITTEN_NAMES):
+            log.warning("removed %s, left by an interrupted writer", stale)
     finished = runs.finished_run(out_dir, config)
     if finished is not None:
         log.info("%s already holds this finished run; nothing to do", out_dir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from interface.data import RecordDataset
@@ -61,3 +62,100 @@ def test_pack_mixed_sizes_fails_cleanly(tmp_path, capsys):
 def test_pack_missing_source(tmp_path, capsys):
     assert main(["--src", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     assert "image folder not found" in capsys.readouterr().err
+
+
+def _jpeg_folder(src, names=("a", "b"), per=2):
+    """64x64 noise JPEGs (the header is a small part of each file, unlike a flat 20x20 image)."""
+    rng = np.random.default_rng(0)
+    for name in names:
+        (src / name).mkdir(parents=True)
+        for k in range(per):
+            pixels = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(src / name / f"{k}.jpg", quality=90)
+
+
+def _one_error(capsys) -> str:
+    err = capsys.readouterr().err  # tqdm's bar shares stderr
+    errors = [line for line in err.splitlines() if "error: " in line]
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9])
+def test_pack_refuses_a_truncated_jpeg_naming_the_source_file(tmp_path, capsys, keep):
+    src, out = tmp_path / "faces", tmp_path / "set"
+    _jpeg_folder(src)
+    bad = src / "b" / "1.jpg"
+    data = bad.read_bytes()
+    bad.write_bytes(data[: int(len(data) * keep)])
+    with Image.open(bad) as img:  # the header still reads: only a full decode finds the damage
+        assert img.size == (64, 64)
+    assert main(["--src", str(src), "--out", str(out)]) == 2
+    line = _one_error(capsys)
+    assert line.startswith(f"error: {bad}: ") and "cannot decode" in line
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("where", ["self", "child", "grandchild"])
+def test_pack_refuses_an_out_folder_inside_the_source(tmp_path, capsys, where):
+    src = tmp_path / "faces"
+    _jpeg_folder(src)
+    out = {"self": src, "child": src / "packed", "grandchild": src / "a" / "packed"}[where]
+    assert main(["--src", str(src), "--out", str(out)]) == 2
+    line = _one_error(capsys)
+    assert f"--out {out} is inside --src {src}" in line
+    assert sorted(p.name for p in src.iterdir()) == ["a", "b"]
+    assert sorted(p.name for p in (src / "a").iterdir()) == ["0.jpg", "1.jpg"]
+
+
+def test_pack_out_beside_the_source_with_a_common_prefix_is_accepted(tmp_path):
+    src = tmp_path / "faces"
+    _jpeg_folder(src)
+    assert main(["--src", str(src), "--out", str(tmp_path / "faces-packed")]) == 0
+
+
+#: sitecustomize.py that makes each record write of ``pack`` sleep, so it can be killed mid-write.
+SLOW_WRITES = """
+import time
+from interface.data import recordio
+_real = recordio.RecordWriter.write
+def _slow(self, *args, **kwargs):
+    print("writing", flush=True)
+    time.sleep(0.5)
+    return _real(self, *args, **kwargs)
+recordio.RecordWriter.write = _slow
+"""
+
+
+def test_pack_rerun_after_a_kill_leaves_no_temporaries(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from interface.data.manifest import verify_manifest
+
+    repo = Path(__file__).resolve().parents[2]
+    src, out = tmp_path / "faces", tmp_path / "set"
+    _jpeg_folder(src)
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(SLOW_WRITES)
+    command = [sys.executable, "-m", "interface", "pack", "--src", str(src), "--out", str(out)]
+    path = os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))
+    slow = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "hook"), path])}
+    proc = subprocess.Popen(command, env=slow, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    left = sorted(p.name for p in out.iterdir())
+    assert left and all(name.startswith(".") and name.endswith(".tmp") for name in left), left
+    result = subprocess.run(command, env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "identities.txt", "manifest.json", "property", "train.idx", "train.rec"
+    ]  # fmt: skip
+    assert verify_manifest(out, checksums=True) is not None

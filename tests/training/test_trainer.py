@@ -247,7 +247,7 @@ def test_sigterm_saves_a_checkpoint_after_the_current_step_and_stops(make_config
 
     def log_then_signal(self, *args):
         real_log(self, *args)
-        if self.step == 2:
+        if self.progress.step == 2:
             signal.raise_signal(signal.SIGTERM)  # as a scheduler would; handled between steps
 
     monkeypatch.setattr(Trainer, "_log", log_then_signal)
