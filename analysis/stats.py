@@ -99,7 +99,19 @@ COMPARE_COLUMNS = [
     "note",
 ]
 WORD_COLUMNS = frozenset(
-    [*GROUP, "benchmark", "metric", "family", "method", "baseline", "interval", "verdict", "verdict_bh"]
+    [
+        *GROUP,
+        "benchmark",
+        "metric",
+        "family",
+        "method",
+        "baseline",
+        "variant",
+        "setting",
+        "interval",
+        "verdict",
+        "verdict_bh",
+    ]
 )
 SEEDS_ONLY = "seeds only"
 SEEDS_AND_ITEMS = "seeds + items"
