@@ -29,11 +29,11 @@ rule collect:
             category="Tables",
             labels={"table": "tidy scores"},
         ),
-        items="results/tables/items.npz",
+        outcomes="results/tables/items.npz",
     log:
         "results/logs/collect.log",
     localrule: True
     conda:
         "../envs/harness.yaml"
     shell:
-        "python -m analysis.collect --scores results/scores --runs results/runs --out {output.table} --items {output.items} > {log} 2>&1"
+        "python -m analysis.collect --scores results/scores --runs results/runs --out {output.table} --items {output.outcomes} > {log} 2>&1"
