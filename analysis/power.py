@@ -110,7 +110,9 @@ def paired_power(delta: float, sd: float, n: int, alpha: float = ALPHA) -> float
     df = n - 1
     crit = sps.t.ppf(1 - alpha / 2, df)
     nc = delta * math.sqrt(n) / sd
-    return float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc))
+    upper = float(sps.nct.sf(crit, df, nc))
+    lower = float(sps.nct.cdf(-crit, df, nc))  # scipy returns NaN where this tail underflows
+    return upper + (lower if math.isfinite(lower) else 0.0)
 
 
 def minimal_detectable_difference(sd: float, n: int, alpha: float = ALPHA, power: float = POWER) -> float:

@@ -117,3 +117,9 @@ def test_cli_prints_and_writes(tmp_path: Path, capsys) -> None:
     assert main(["--scores", str(tmp_path / "absent.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "absent.csv" in err and err.count("\n") == 0
+
+
+def test_mdd_with_two_seeds() -> None:
+    # one df: the lower rejection tail underflows in scipy's noncentral t; the solve must still work
+    mdd = minimal_detectable_difference(0.01, 2)
+    assert math.isfinite(mdd) and paired_power(mdd, 0.01, 2) == pytest.approx(0.8, abs=1e-6)
