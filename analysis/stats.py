@@ -382,7 +382,11 @@ def wins(comparisons: pd.DataFrame) -> pd.DataFrame:
     lacking = missing_columns(comparisons, (*GROUP, "benchmark", "method", "baseline", "verdict"))
     if lacking:
         return note_frame([*WINS_COLUMNS, "note"], lacking)
-    comparisons = comparisons[comparisons["method"].notna() & comparisons["baseline"].notna()]
+    # a note-only frame (nothing compared) has empty method/baseline: no counts
+    named = comparisons["method"].fillna("").astype(str).ne("") & comparisons["baseline"].fillna("").astype(
+        str
+    ).ne("")
+    comparisons = comparisons[named]
     out = []
     for key, grp in comparisons.groupby([*GROUP, "method", "baseline"], sort=True):
         out.append(_counts(dict(zip([*GROUP, "method", "baseline"], key)), grp["verdict"]))

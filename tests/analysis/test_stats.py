@@ -353,7 +353,7 @@ def test_friedman_ties_and_a_method_missing_a_benchmark() -> None:
 
 @pytest.mark.parametrize(
     "damage",
-    ["drop_seed_column", "one_seed", "unknown_metric", "empty"],
+    ["drop_seed_column", "one_seed", "unknown_metric", "empty", "no_interface"],
 )
 def test_bad_input_gives_notes_not_errors_or_nan_words(damage: str) -> None:
     table = fixed_table()
@@ -363,6 +363,8 @@ def test_bad_input_gives_notes_not_errors_or_nan_words(damage: str) -> None:
         table = table[table["seed"] == 0]
     elif damage == "unknown_metric":
         table = table.assign(metric="mystery_score")
+    elif damage == "no_interface":
+        table = table[table["loss"] != "interface"]
     else:
         table = table.iloc[0:0]
     comp = compare(table)
@@ -376,6 +378,8 @@ def test_bad_input_gives_notes_not_errors_or_nan_words(damage: str) -> None:
         assert "seed" in comp.iloc[0]["note"] and "seed" in friedman(table).iloc[0]["note"]
     if damage == "one_seed":
         assert set(comp["verdict"]) == {"n/a"} and set(comp["note"]) == {ONE_SEED}
+    if damage == "no_interface":
+        assert "no InterFace" in comp.iloc[0]["note"] and wins(comp).empty
 
 
 # --- null and planted-effect simulations ------------------------------------------------------
