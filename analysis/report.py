@@ -29,7 +29,7 @@ import pandas as pd
 
 from analysis import render
 from analysis.cached import cached_extras
-from analysis.collect import read_tidy, write_csv
+from analysis.collect import read_items, read_tidy, write_csv
 from analysis.environment import environment
 from analysis.figures import significance
 from analysis.figures.common import Figure
@@ -126,23 +126,6 @@ def make_figures(
     return figures, problems, separation
 
 
-def read_items(path: Path | None) -> dict[str, np.ndarray] | None:
-    """Per-item outcomes ``{"<run_id>::<benchmark>::<metric>": uint8 array}`` of ``items.npz``; None if absent.
-
-    Read without pickle (the file holds plain arrays only).
-
-    Raises:
-        InputError: the file exists but is not a readable ``.npz`` archive.
-    """
-    if path is None or not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"--items {path}: not a readable .npz archive of arrays ({exc})") from exc
-
-
 def figure_of(paths: list[Path], title: str, caption: str, alt: str, family: str) -> list[Figure]:
     """The PNG of a written ``(svg, png)`` pair as a :class:`Figure` record; none when nothing was drawn."""
     return [Figure(p, title, caption, alt, family) for p in paths if p.suffix == ".png" and p.is_file()]
@@ -150,7 +133,7 @@ def figure_of(paths: list[Path], title: str, caption: str, alt: str, family: str
 
 def statistics_views(
     table: pd.DataFrame,
-    items: dict[str, np.ndarray] | None,
+    items: dict[str, np.ndarray],
     tables_dir: Path,
     figures_dir: Path,
     out: Path,

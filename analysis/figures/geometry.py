@@ -203,7 +203,8 @@ def decision_boundary_figure(
         f"Decision boundaries at centre angle φ = {math.degrees(phi):.0f}°",
         "Each loss at its defaults: blue, class-1 boundary target(θ1) = nontarget(θ2; θ1, φ); red, "
         "the class-2 mirror; orange, the margin band where neither class wins; grey, angle pairs "
-        "impossible for centres φ apart; dotted, the softmax boundary θ1 = θ2.",
+        "impossible for centres φ apart; dotted, the softmax boundary θ1 = θ2. Scheduled losses at "
+        "step 0 (SphereFace's λ = 1000: nearly softmax).",
         "Small panels of the theta1-theta2 plane, one per loss: "
         + ", ".join(label for label, _ in losses)
         + ", each with blue and red boundary curves around an orange margin band.",

@@ -1,8 +1,8 @@
 """One colour per method across every figure, and the loss families that split figures into panels.
 
 A method is a (loss, setting) pair, named by :func:`analysis.metrics.method_label`. Each loss
-family has its own hue (a matplotlib sequential colour map); the methods of one family take
-evenly spaced shades of it, in sorted label order, plus a marker and a line style, so at most
+family has its own hue; the methods of one family take evenly spaced shades of it (darker to
+lighter), in sorted label order, plus a marker and a line style, so at most
 :data:`MAX_SERIES` series share an axes and stay distinguishable. The report builds one
 :class:`Palette` from every method it knows and hands it to every figure: a method has the same
 colour in the sweep, the training curves, the ROC and the histograms.
@@ -20,23 +20,27 @@ from types import ModuleType
 from typing import Any
 
 import matplotlib
-import matplotlib.pyplot as plt
+import numpy as np
 
 from analysis.metrics import INTERFACE_LOSS, method_label
 from interface.errors import InputError
 
 MAX_SERIES = 8  # series on one axes; more go to further panels
 
-# (family, losses, colour map); InterFace splits by variant (each has its own sweep of settings).
+# (family, losses, base colour); InterFace splits by variant (each has its own sweep of settings).
+# Base colours: distinct hues (matplotlib's tab10), so families stay apart in one axes.
 FAMILIES: tuple[tuple[str, frozenset[str], str], ...] = (
-    ("no margin", frozenset({"softmax", "normface"}), "Greys"),
-    ("cosine margin", frozenset({"cosface"}), "YlOrBr"),
-    ("angular margin", frozenset({"arcface", "sphereface", "combined"}), "Blues"),
-    ("adaptive margin", frozenset({"curricularface", "magface", "adaface", "elasticface"}), "Greens"),
+    ("no margin", frozenset({"softmax", "normface"}), "#5a5a5a"),
+    ("cosine margin", frozenset({"cosface"}), "#e08214"),
+    ("angular margin", frozenset({"arcface", "sphereface", "combined"}), "#1f77b4"),
+    ("adaptive margin", frozenset({"curricularface", "magface", "adaface", "elasticface"}), "#2ca02c"),
 )
-INTERFACE_MAPS = {"cc": "Purples", "dc": "RdPu", "dd": "Reds"}
-OTHER_FAMILY, OTHER_MAP = "other", "copper"
-FAMILY_ORDER = [f for f, _, _ in FAMILIES] + [f"InterFace {v}" for v in INTERFACE_MAPS] + [OTHER_FAMILY]
+INTERFACE_COLOURS = {"cc": "#9467bd", "dc": "#e377c2", "dd": "#d62728"}
+OTHER_FAMILY, OTHER_COLOUR = "other", "#8c564b"
+FAMILY_ORDER = [f for f, _, _ in FAMILIES] + [f"InterFace {v}" for v in INTERFACE_COLOURS] + [OTHER_FAMILY]
+# Shades of a family: its base mixed with black (negative) or white (positive); the first member
+# (the default setting sorts first) darkest, the last lightest, all dark enough on white.
+SHADE_RANGE = (-0.2, 0.5)
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", "-.", ":")
 
@@ -76,14 +80,21 @@ def family(loss: str, setting: str) -> str:
     """The family of a method: one of :data:`FAMILY_ORDER`."""
     if loss == INTERFACE_LOSS:
         variant = setting_variant(setting)
-        return f"InterFace {variant}" if variant in INTERFACE_MAPS else OTHER_FAMILY
+        return f"InterFace {variant}" if variant in INTERFACE_COLOURS else OTHER_FAMILY
     return next((name for name, losses, _ in FAMILIES if loss in losses), OTHER_FAMILY)
 
 
-def _colour_map(name: str) -> str:
+def _base_colour(name: str) -> str:
     if name.startswith("InterFace "):
-        return INTERFACE_MAPS[name.split(" ", 1)[1]]
-    return next((cmap for fam, _, cmap in FAMILIES if fam == name), OTHER_MAP)
+        return INTERFACE_COLOURS[name.split(" ", 1)[1]]
+    return next((c for fam, _, c in FAMILIES if fam == name), OTHER_COLOUR)
+
+
+def shade(colour: str, amount: float) -> str:
+    """``colour`` mixed with black (``amount`` < 0) or white (> 0) by ``|amount|`` (0..1); hex."""
+    rgb = np.array(matplotlib.colors.to_rgb(colour))
+    target = np.zeros(3) if amount < 0 else np.ones(3)
+    return matplotlib.colors.to_hex(rgb + abs(amount) * (target - rgb))
 
 
 @dataclass(frozen=True)
@@ -104,21 +115,18 @@ class Palette:
 
     @classmethod
     def for_methods(cls, methods: Iterable[tuple[str, str]]) -> Palette:
-        """Assign every (loss, setting) a shade of its family's hue (darkest first in label order)."""
+        """Assign every (loss, setting) a shade of its family's colour (darkest first in label order)."""
         by_family: dict[str, list[str]] = {}
         for loss, setting in sorted(set(methods)):
             by_family.setdefault(family(loss, setting), []).append(method_label(loss, setting))
         styles, families = {}, {}
         for fam, labels in by_family.items():
-            cmap = plt.get_cmap(_colour_map(fam))
+            base = _base_colour(fam)
             labels = sorted(set(labels))
+            low, high = SHADE_RANGE
             for i, label in enumerate(labels):
-                # shades 0.85..0.4 of the map (the default setting, first in label order, darkest):
-                # dark enough on white, and short of the near-black ends where the hues merge
-                shade = 0.75 if len(labels) == 1 else 0.85 - 0.45 * i / (len(labels) - 1)
-                styles[label] = Style(
-                    matplotlib.colors.to_hex(cmap(shade)), MARKERS[i % len(MARKERS)], LINESTYLES[i % 4]
-                )
+                amount = 0.0 if len(labels) == 1 else low + (high - low) * i / (len(labels) - 1)
+                styles[label] = Style(shade(base, amount), MARKERS[i % len(MARKERS)], LINESTYLES[i % 4])
                 families[label] = fam
         return cls(styles, families)
 
