@@ -36,7 +36,10 @@ order and the initial draw, so they are paired by seed. Verification folds are n
   identical methods). No resampling, hence no Monte-Carlo error and no random seed. ``v_item`` is
   used only when both methods have items of equal length for every paired seed; otherwise
   ``v_item = 0``, the interval covers seed variation only and the row's ``interval`` says so.
-  With 3-5 seeds a bootstrap over seeds would be badly anti-conservative, hence the t reference.
+  With 3-5 seeds a bootstrap over seeds would be badly anti-conservative, hence the t reference;
+  where ``v_item`` dominates the standard error, the n - 1 degrees of freedom make the test
+  conservative (an item part estimated from thousands of items is nearly exact), which the null
+  simulations of the test suite show.
   Fewer than two paired seeds: no test (verdict "n/a", note "one seed: no statistics").
 - Multiplicity. A *family* is one InterFace setting against every baseline on one benchmark
   (dataset x backbone x benchmark x method). Holm's step-down correction within each family gives
