@@ -27,7 +27,6 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from analysis import render
 from analysis.cached import cached_extras
 from analysis.collect import read_items, read_tidy, write_csv
 from analysis.environment import environment
@@ -51,7 +50,14 @@ from analysis.report_inputs import (
     run_plugins,
     score_extras,
 )
-from analysis.report_tables import anchors_view, build_tables, frame_table, stats_tables, table_dict
+from analysis.report_tables import (
+    anchors_view,
+    build_tables,
+    frame_table,
+    stats_tables,
+    table_dict,
+    write_table,
+)
 from analysis.runinfo import Run, read_json_object, runs_from_table
 from analysis.stats import average_ranks, compare, friedman, summarize
 from analysis.summary import summary_paragraph, summary_table
@@ -60,6 +66,8 @@ from interface.errors import InputError, cli_main
 from interface.training.provenance import git_revision
 
 log = logging.getLogger(__name__)
+# Columns the summary-section tables move into their notes when every row has the same value.
+CONSTANT_COLUMNS = ("dataset", "backbone", "n_seeds")
 # Figure families shown behind <details> in section 6, in this order (the families "sweep" and
 # "geometry" have their own sections 4 and 5).
 MORE_FIGURES = {
@@ -143,12 +151,26 @@ def statistics_views(
     power = power_table(table)
     brief = summary_table(table, comparisons)
 
-    def view(frame: pd.DataFrame, title: str, slug: str, index: str, notes: list[str]) -> dict[str, Any]:
+    def view(
+        frame: pd.DataFrame, title: str, slug: str, index: str, notes: list[str], digits: int = 4
+    ) -> dict[str, Any]:
         frame = frame.reset_index(drop=True)
         if index not in frame.columns:  # an empty or note-only frame: rows labelled by number
             frame = frame.assign(**{index: [str(i + 1) for i in range(len(frame))]})
-        t = frame_table(frame[[index, *(c for c in frame.columns if c != index)]], title, slug, index, notes)
-        return table_dict(t, render.write_table(t, tables_dir), out)
+        # a column with one value on every row (one dataset, one backbone, one seed count) goes
+        # into the notes instead of taking the width of the page
+        # (the CSV keeps them: it exports the whole frame); so does a column empty on every row
+        full = frame[[index, *(c for c in frame.columns if c != index)]]
+        same = [c for c in CONSTANT_COLUMNS if c in full.columns and len(full) > 1 and full[c].nunique() == 1]
+        if same:
+            notes = [*notes, "Every row: " + ", ".join(f"{c} {full[c].iloc[0]}" for c in same) + "."]
+        blank = [
+            c
+            for c in full.columns
+            if c != index and len(full) and full[c].fillna("").astype(str).eq("").all()
+        ]
+        t = frame_table(full.drop(columns=same + blank), title, slug, index, notes, digits, export=full)
+        return table_dict(t, write_table(t, tables_dir), out)
 
     carries = (
         power[power["carries_claim"].astype(bool)] if "carries_claim" in power.columns else power.iloc[0:0]
@@ -185,6 +207,7 @@ def statistics_views(
                 "ci_low..ci_high over seeds and benchmark items; p_holm: Holm-corrected within the "
                 "setting x benchmark family; verdict after correction."
             ],
+            digits=3,
         ),
         "power": view(
             power,
@@ -273,7 +296,7 @@ def build_report(
     summary = summarize(table)
     write_csv(summary, tables_dir / "summary.csv")
     mains, per_bench, missing_cells = build_tables(table, summary, runs, benchmarks, tables_dir, out)
-    stat_views, n_comparisons = stats_tables(table, tables_dir, out)
+    stat_views, n_comparisons = stats_tables(table, tables_dir, out, items)
     statistics = statistics_views(table, items, tables_dir, figures_dir, out)
     bench = read_json_dir(bench_dir)
     extras = cached_extras(cache_dir, config, {r.run_id: r.dataset for r in runs}, data_dir)

@@ -215,7 +215,7 @@ def pair_cosine_figures(
                     neg, bins=bins, histtype="step", color=colour, lw=1.0, ls="--", label=f"{m} different"
                 )
             ax.set(xlabel="cosine of the pair", title=title)
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=7.5, ncol=2)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=8, ncol=1)
         axes[0].set_ylabel("pairs")
         fig.suptitle(benchmark, fontsize=10.5)
         fig.tight_layout()

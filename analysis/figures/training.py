@@ -149,7 +149,7 @@ def roc_figures(
             ax.set_xscale("log")
             ax.set(xlabel="false accept rate", title=title, ylim=(0, 1.01))
             ax.grid(alpha=0.3, which="both")
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=7.5, ncol=2)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=8, ncol=1)
         axes[0].set_ylabel("true accept rate")
         fig.suptitle(benchmark, fontsize=10.5)
         fig.tight_layout()
