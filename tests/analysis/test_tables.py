@@ -235,7 +235,8 @@ def same_value(shown: str, stored: str) -> bool:
         return shown == stored
     if math.isnan(number):
         return shown == "n/a"
-    return shown == f"{number:.4g}" or shown == stored
+    # the HTML rounds to some number of significant digits (or fixed decimals); the CSV keeps all
+    return shown == stored or any(shown in (f"{number:.{k}g}", f"{number:.{k}f}") for k in range(1, 9))
 
 
 def assert_csv_has_html_values(html_path, csv_path) -> int:
@@ -294,3 +295,12 @@ def test_every_csv_export_has_the_values_of_its_html_table(tmp_path) -> None:
     assert pd.api.types.is_float_dtype(comparisons["mean_diff"])
     w = pd.read_csv(tmp_path / "wins.csv")
     assert pd.api.types.is_integer_dtype(w["wins"]) and w["summary"].str.startswith("wins on").all()
+
+
+def test_every_csv_of_the_built_report_has_its_html_values(built) -> None:
+    """The same check over every table the report writes (the fixture tree: 3 seeds, 2 benchmarks)."""
+    tables = built / "tables"
+    htmls = sorted(tables.glob("*.html"))
+    assert len(htmls) >= 5
+    for html_path in htmls:
+        assert_csv_has_html_values(html_path, html_path.with_suffix(".csv"))
