@@ -150,7 +150,7 @@ def benchmark_power(values: pd.DataFrame) -> dict[str, object]:
     halves = [seeds[0::2], seeds[1::2]]
     tau = math.nan
     if min(len(h) for h in halves) < 2:
-        notes.append(f"{len(seeds)} seed(s): Kendall tau needs at least 2 seeds in each half")
+        notes.append(f"Kendall tau needs at least 2 seeds in each half (4 in all); {len(seeds)} run")
     elif wide.shape[1] < 3:
         notes.append("Kendall tau needs at least 3 methods")
     else:
