@@ -131,3 +131,17 @@ def test_bad_items_file_is_one_line_error(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "items.npz" in err and "items archive" in err
     assert not (tmp_path / "r" / "index.html").exists()
+
+
+def test_one_seed_renders_and_says_what_cannot_be_computed(tmp_path: Path, no_heavy_figures) -> None:
+    from analysis_matrix import matrix_table
+
+    tidy = tmp_path / "scores.csv"
+    collect.write_csv(matrix_table(seeds=[0]), tidy)
+    html = report.build_report(tidy, None, None, None, None, tmp_path / "report").read_text()
+    summary = html.split('<section id="summary">')[1].split("</section>")[0]
+    assert "<table" in summary and re.search(r"\bnan\b", html, re.IGNORECASE) is None
+    assert "no statistics" in summary  # says what cannot be computed, in the paragraph and the rows
+    # the sweep figures still draw the single-seed means (no interval from one seed)
+    sweeps_part = html.split('<section id="sweeps">')[1].split("</section>")[0]
+    assert "sweep_m.png" in sweeps_part and "sweep_alpha.png" in sweeps_part
