@@ -173,14 +173,14 @@ def runtime_figure(table: pd.DataFrame, out_dir: Path) -> Figure | None:
     meta = meta[np.isfinite(meta["wall_time_s"]) | np.isfinite(meta["images_per_s"])]
     if meta.empty:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(12, 0.32 * len(meta) + 1.6), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH_IN, 0.2 * len(meta) + 1.2), sharey=True)
     y = np.arange(len(meta))
     axes[0].barh(y, meta["wall_time_s"].fillna(0), color="#4c72b0")
     axes[0].set(xlabel="wall time (s)")
     axes[1].barh(y, meta["images_per_s"].fillna(0), color="#55a868")
     axes[1].set(xlabel="training images/s")
-    axes[0].set_yticks(y, meta["run_id"], fontsize=7)
-    axes[0].invert_yaxis()
+    axes[0].set_yticks(y, meta["run_id"], fontsize=7.5)
+    axes[0].set_ylim(len(meta) - 0.5, -0.5)  # first run on top, no empty margin
     path = save(fig, out_dir / "runtime.png")
     total = float(np.nansum(meta["wall_time_s"]))
     return Figure(
