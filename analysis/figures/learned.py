@@ -19,7 +19,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from analysis.figures.common import Figure, panel_grid, save, slug
+from analysis.figures.common import Figure, legend_right, panel_grid, save, slug
 from analysis.figures.palette import Palette
 from analysis.metrics import method_label
 from analysis.runinfo import Run, read_metrics, stat_value
@@ -160,8 +160,8 @@ def logged_angles_figure(runs: list[Run], out_dir: Path) -> Figure | None:
     ax.set_yticks(range(len(methods)), methods)
     ax.set(xlabel="angle at the end of training (degrees)")
     ax.grid(alpha=0.3, axis="x")
-    ax.legend(fontsize=8)
-    path = save(fig, out_dir / "logged_angles.png")
+    legend_right(ax)
+    path = save(fig, out_dir / "logged_angles.png", layout="bbox")
     return Figure(
         path,
         "Angles at the end of training",

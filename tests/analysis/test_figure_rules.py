@@ -157,6 +157,7 @@ def test_run_figures_follow_the_rules(drawn, results_tree: Path, tmp_path: Path)
     training.roc_figures(extras, runs, tmp_path, palette)
     learned.pair_cosine_figures(extras, runs, tmp_path, palette)
     learned.separation_figure(learned.centre_separation(runs), tmp_path, palette)
+    learned.logged_angles_figure(runs, tmp_path)
     assert check_rules(drawn, palette) > 0
 
 
