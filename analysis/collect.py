@@ -2,7 +2,15 @@
 
 One row per run x benchmark x metric (CONTRACTS.md "Tidy table"), joined with the run's wall time
 and images/s. Verification folds found in a score JSON's ``extra`` become extra rows with metric
-``fold_accuracy`` and a ``fold`` index, so the statistics can pair over seeds and folds.
+``fold_accuracy`` and a ``fold`` index (descriptive only: folds of one trained model are not
+replicates of training). ``resolved`` (true/false) and ``n_events`` (f * n for a read-out at a rate
+f from n impostor comparisons, empty otherwise) come from each score row; a score JSON without them
+(written before the evaluator marked resolution) counts as resolved.
+
+The score JSONs' per-item outcomes (``items``: {metric: [0|1, ...]}) go to a second file,
+``items.npz``: one uint8 array per (run, benchmark, metric) under the key
+``"<run_id>::<benchmark>::<metric>"`` (:func:`items_key`), for the paired item bootstrap of
+:mod:`analysis.stats`.
 
 Nothing is dropped silently: a run folder with no score file, an unreadable score JSON or a run
 without ``run.json`` gives a row whose ``status`` says so (value empty), and the report lists it.
@@ -17,10 +25,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.runinfo import as_float, run_metadata
-from interface.atomic import atomic_path
+from interface.atomic import atomic_open, atomic_path
 from interface.errors import InputError, cli_main
 from interface.untrusted import plain_name
 
@@ -42,7 +51,11 @@ TIDY_COLUMNS = [
     "wall_time_s",
     "images_per_s",
     "status",
+    "resolved",
+    "n_events",
 ]
+# Columns added after the first tidy tables were written: read_tidy fills them when absent.
+OPTIONAL_COLUMNS = ("resolved", "n_events")
 TEXT_COLUMNS = (
     "run_id",
     "dataset",
@@ -57,6 +70,12 @@ TEXT_COLUMNS = (
 FOLD_METRIC = "fold_accuracy"
 # Keys of a verification score JSON's ``extra`` that may hold the per-fold accuracies (fractions).
 FOLD_KEYS = ("fold_accuracy", "fold_accuracies", "accuracy_folds")
+ITEMS_SEP = "::"
+
+
+def items_key(run_id: str, benchmark: str, metric: str) -> str:
+    """Key of one run's per-item outcomes in ``items.npz``: ``"<run_id>::<benchmark>::<metric>"``."""
+    return ITEMS_SEP.join((run_id, benchmark, metric))
 
 
 def evaluator_spec(doc: dict[str, Any]) -> str:
@@ -94,8 +113,13 @@ def _fold_values(extra: Any) -> list[float]:
     return []
 
 
-def score_rows(path: Path, run_id: str, meta: dict[str, Any]) -> list[dict[str, Any]]:
-    """Tidy rows of one score JSON; a bad file gives one row with ``status`` naming the problem."""
+def score_rows(
+    path: Path, run_id: str, meta: dict[str, Any], items: dict[str, np.ndarray] | None = None
+) -> list[dict[str, Any]]:
+    """Tidy rows of one score JSON; a bad file gives one row with ``status`` naming the problem.
+
+    ``items``, when given, receives the file's per-item outcomes (:func:`score_items`).
+    """
     benchmark = path.stem
     base = {**meta, "run_id": run_id, "benchmark": benchmark}
     try:
@@ -105,6 +129,8 @@ def score_rows(path: Path, run_id: str, meta: dict[str, Any]) -> list[dict[str, 
         return [{**base, "metric": "", "value": math.nan, "status": f"bad score file: {exc}"}]
     benchmark = str(doc.get("benchmark") or benchmark)
     base["benchmark"] = benchmark
+    if items is not None:
+        items.update(score_items(doc, path, run_id))
     evaluator = evaluator_spec(doc)
     status = "ok" if meta["run_status"] == "ok" else meta["run_status"]
     rows = [
@@ -115,6 +141,8 @@ def score_rows(path: Path, run_id: str, meta: dict[str, Any]) -> list[dict[str, 
             "n": as_float(r.get("n")),
             "evaluator": evaluator,
             "status": status,
+            "resolved": r.get("resolved") is not False,
+            "n_events": as_float(r.get("n_events")),
         }
         for r in doc["rows"]
     ]
@@ -125,11 +153,53 @@ def score_rows(path: Path, run_id: str, meta: dict[str, Any]) -> list[dict[str, 
     return rows
 
 
-def collect(scores_dir: Path, runs_dir: Path) -> pd.DataFrame:
+def score_items(doc: dict[str, Any], path: Path, run_id: str) -> dict[str, np.ndarray]:
+    """Per-item outcome arrays of one parsed score JSON ``doc`` (read from ``path``), by :func:`items_key`.
+
+    A file without ``items`` gives none; a list that is not all 0/1 integers is skipped with a
+    warning (the statistics then fall back to the seed-only interval for that comparison).
+    """
+    items = doc.get("items")
+    if not isinstance(items, dict):
+        return {}
+    benchmark = str(doc.get("benchmark") or path.stem)
+    out = {}
+    for metric, values in items.items():
+        arr = np.asarray(values) if isinstance(values, list) else np.empty(0, dtype=float)
+        if arr.ndim != 1 or arr.dtype.kind not in "iub" or not np.isin(arr, (0, 1)).all():
+            log.warning("%s: items[%r] is not a list of 0/1; ignored", path, metric)
+            continue
+        out[items_key(run_id, benchmark, str(metric))] = arr.astype(np.uint8)
+    return out
+
+
+def write_items(items: dict[str, np.ndarray], out: Path) -> None:
+    """Write ``items`` atomically as a compressed ``.npz`` (one member per key)."""
+    with atomic_open(out, "wb") as handle:
+        np.savez_compressed(handle, **items)
+
+
+def read_items(path: Path | None) -> dict[str, np.ndarray]:
+    """Read ``items.npz`` back ({} when ``path`` is None or absent: the statistics then use seeds only).
+
+    Raises:
+        InputError: the file exists but is not a readable npz archive.
+    """
+    if path is None or not path.is_file():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {k: np.asarray(archive[k], dtype=np.uint8) for k in archive.files}
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable items archive ({exc})") from exc
+
+
+def collect(scores_dir: Path, runs_dir: Path, items: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Build the tidy table from ``scores_dir/<run>/<benchmark>.json`` and ``runs_dir/<run>/run.json``.
 
     Every run folder and every score folder contributes: runs without scores give one row with
-    ``status`` ``"no scores"`` (or the run's own problem, e.g. ``"no run.json"``).
+    ``status`` ``"no scores"`` (or the run's own problem, e.g. ``"no run.json"``). ``items``, when
+    given, is filled with every score JSON's per-item outcomes (the JSONs are read once).
     """
     for folder, flag in ((scores_dir, "--scores"), (runs_dir, "--runs")):
         if folder.exists() and not folder.is_dir():
@@ -147,7 +217,7 @@ def collect(scores_dir: Path, runs_dir: Path) -> pd.DataFrame:
                 {**meta, "run_id": run_id, "benchmark": "", "metric": "", "value": math.nan, "status": status}
             )
         for path in files:
-            rows.extend(score_rows(path, run_id, meta))
+            rows.extend(score_rows(path, run_id, meta, items))
     table = normalise(pd.DataFrame(rows, columns=[*TIDY_COLUMNS, "run_status"]).drop(columns="run_status"))
     return table.sort_values(["run_id", "benchmark", "metric", "fold"], na_position="first").reset_index(
         drop=True
@@ -163,6 +233,9 @@ def read_tidy(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{path}: tidy score table not found (run python -m analysis.collect first)")
     table = pd.read_csv(path, keep_default_na=True, dtype={"setting": str, "benchmark": str, "metric": str})
+    for col in OPTIONAL_COLUMNS:
+        if col not in table.columns:
+            table[col] = np.nan
     missing = [c for c in TIDY_COLUMNS if c not in table.columns]
     if missing:
         raise InputError(
@@ -180,8 +253,13 @@ def normalise(table: pd.DataFrame) -> pd.DataFrame:
         table[col] = table[col].fillna("").astype(str)
     for col in ("seed", "fold"):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
-    for col in ("value", "n", "wall_time_s", "images_per_s"):
+    for col in ("value", "n", "wall_time_s", "images_per_s", "n_events"):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)
+    # absent (NaN) means resolved: rows written before the evaluator marked resolution
+    table["resolved"] = [
+        not (v is False or str(v).strip().lower() in ("false", "0")) for v in table["resolved"]
+    ]
+    table["resolved"] = table["resolved"].astype(bool)
     return table
 
 
@@ -199,20 +277,29 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--scores", type=Path, required=True, help="folder of <run_id>/<benchmark>.json")
     parser.add_argument("--runs", type=Path, required=True, help="folder of <run_id>/run.json")
     parser.add_argument("--out", type=Path, required=True, help="tidy CSV to write (atomically)")
+    parser.add_argument(
+        "--items",
+        type=Path,
+        help="per-item outcomes archive to write (atomically; default: items.npz beside --out)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for flag, folder in (("--scores", args.scores), ("--runs", args.runs)):
         if not folder.is_dir():
             raise InputError(f"{flag} {folder}: not found; expected a folder with one sub-folder per run id")
-    table = collect(args.scores, args.runs)
+    items: dict[str, np.ndarray] = {}
+    table = collect(args.scores, args.runs, items)
     write_csv(table, args.out)
+    write_items(items, args.items or args.out.parent / "items.npz")
     bad = table[table["status"] != "ok"]
     log.info(
-        "wrote %s: %d rows, %d runs, %d rows flagged",
+        "wrote %s: %d rows, %d runs, %d rows flagged, %d unresolved; %d item arrays",
         args.out,
         len(table),
         table["run_id"].nunique(),
         len(bad),
+        int((~table["resolved"]).sum()),
+        len(items),
     )
     return 0
 

@@ -220,10 +220,11 @@ def run_index(
 
 
 def figure_views(figures: list[Figure], out_dir: Path) -> list[dict[str, str]]:
-    """Template view of each figure: relative src, title, caption, alt text, family."""
+    """Template view of each figure: relative src (PNG) and svg, title, caption, alt text, family."""
     return [
         {
             "src": os.path.relpath(f.path, out_dir),
+            "svg": os.path.relpath(f.svg, out_dir) if f.svg.is_file() else "",
             "title": f.title,
             "caption": f.caption,
             "alt": f.alt,

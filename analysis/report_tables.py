@@ -1,13 +1,16 @@
 """The report's tables: main and per-benchmark tables, statistics, published anchors.
 
-Each table is written under the report's ``tables/`` in four formats (:mod:`analysis.render`)
-and returned as a template view (its HTML plus relative links to the files).
+Each table is written under the report's ``tables/`` in four formats (:func:`write_table`: HTML,
+Markdown and LaTeX from :mod:`analysis.render`; CSV with the values: the paper tables' mean and sd
+columns, or a statistics table's own frame) and returned as a template view (its HTML plus
+relative links to the files).
 """
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from analysis.anchors import load_published, match_published
 from analysis.collect import write_csv
 from analysis.metrics import primary_metrics
 from analysis.runinfo import Run
-from analysis.stats import compare, valid_rows, wins
+from analysis.stats import compare, seed_rows, wins
 from analysis.tables import Cell, Table, main_table, metric_table
 
 
@@ -33,13 +36,39 @@ def table_dict(table: Table, files: dict[str, Path], out_dir: Path) -> dict[str,
     }
 
 
+def write_table(table: Table, folder: Path) -> dict[str, Path]:
+    """Write ``<slug>.{html,md,tex,csv}`` into ``folder`` (atomically); return the paths by format.
+
+    A table built by :func:`frame_table` exports its frame as the CSV (values, not display text):
+    the renderer's CSV reads each cell's mean and sd, which a text cell does not have, and so
+    wrote empty value cells and "sd" columns for the statistics tables.
+    """
+    paths = render.write_table(table, folder)
+    if table.frame is not None:
+        write_csv(table.frame, paths["csv"])
+    return paths
+
+
 def frame_table(
-    frame: pd.DataFrame, title: str, slug: str, index: str, notes: list[str] | None = None, digits: int = 4
+    frame: pd.DataFrame,
+    title: str,
+    slug: str,
+    index: str,
+    notes: list[str] | None = None,
+    digits: int = 4,
+    export: pd.DataFrame | None = None,
 ) -> Table:
-    """A plain (unranked) :class:`Table` of a DataFrame, numbers shown with ``digits`` significant digits."""
+    """A plain (unranked) :class:`Table` of a DataFrame, numbers shown with ``digits`` significant digits.
+
+    ``export``: the values its CSV holds (default ``frame``; a superset of its columns, e.g. with
+    the id columns the HTML folds into the row label).
+    """
     columns = [c for c in frame.columns if c != index]
     rows = [(str(rec[index]), [text_cell(rec[c], digits) for c in columns]) for _, rec in frame.iterrows()]
-    return Table(title=title, index_name=index, columns=columns, rows=rows, notes=notes or [], slug=slug)
+    values = (frame if export is None else export).reset_index(drop=True)
+    return Table(
+        title=title, index_name=index, columns=columns, rows=rows, notes=notes or [], slug=slug, frame=values
+    )
 
 
 def text_cell(value: Any, digits: int = 4) -> Cell:
@@ -62,7 +91,7 @@ def build_tables(
     out_dir: Path,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """Main and per-benchmark tables for every dataset x backbone; returns views and missing cells."""
-    heads = primary_metrics(valid_rows(table)) if len(valid_rows(table)) else {}
+    heads = primary_metrics(seed_rows(table))
     mains, per_bench, missing = [], [], []
     groups = sorted({(r.dataset, r.backbone) for r in runs})
     for dataset, backbone in groups:
@@ -77,7 +106,7 @@ def build_tables(
             f"{dataset} / {backbone}: headline metric per benchmark",
             f"main__{gslug}",
         )
-        mains.append(table_dict(t, render.write_table(t, tables_dir), out_dir))
+        mains.append(table_dict(t, write_table(t, tables_dir), out_dir))
         missing += [
             f"{dataset}/{backbone}: {row} x {col}" for row, col in t.missing_cells() if col != "Average"
         ]
@@ -88,14 +117,20 @@ def build_tables(
             bt = metric_table(
                 sub, methods, b, metrics, f"{dataset} / {backbone} / {b}: all metrics", f"bench__{gslug}__{b}"
             )
-            per_bench.append(table_dict(bt, render.write_table(bt, tables_dir), out_dir))
+            per_bench.append(table_dict(bt, write_table(bt, tables_dir), out_dir))
     return mains, per_bench, missing
 
 
-def stats_tables(table: pd.DataFrame, tables_dir: Path, out_dir: Path) -> tuple[list[dict[str, Any]], int]:
-    """Wins table and full paired-comparison table; returns views and the number of comparisons."""
-    comparisons = compare(table)
-    views = []
+def stats_tables(
+    table: pd.DataFrame, tables_dir: Path, out_dir: Path, items: Mapping[str, np.ndarray] | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Wins table and full paired-comparison table; returns views and the number of comparisons.
+
+    ``items``: per-item outcomes (``items.npz``) for the item part of the intervals.
+    """
+    comparisons = compare(table, items)
+    comparisons = comparisons[comparisons["method"].astype(str) != ""]
+    views: list[dict[str, Any]] = []
     if comparisons.empty:
         return views, 0
     w = wins(comparisons)
@@ -105,16 +140,17 @@ def stats_tables(table: pd.DataFrame, tables_dir: Path, out_dir: Path) -> tuple[
     )
     wt = frame_table(
         w.drop(columns=["dataset", "backbone", "method", "baseline"]),
-        "Wins per InterFace setting",
+        "Wins per InterFace setting (after Holm's correction)",
         "wins",
         "comparison",
         [
-            "A win (loss) counts only where the paired t-test gives p < 0.05 and the mean difference "
-            "favours InterFace (the baseline); ties and untestable benchmarks (fewer than 2 pairs) are "
-            "not counted."
+            "A win (loss) counts only where the Holm-corrected p (within the setting's family of "
+            "baselines on that benchmark) is below 0.05 and the mean difference favours InterFace "
+            "(the baseline); ties and untestable benchmarks (fewer than 2 seeds) are not counted."
         ],
+        export=w,
     )
-    views.append(table_dict(wt, render.write_table(wt, tables_dir), out_dir))
+    views.append(table_dict(wt, write_table(wt, tables_dir), out_dir))
     c = comparisons.copy()
     c.insert(
         0,
@@ -122,17 +158,20 @@ def stats_tables(table: pd.DataFrame, tables_dir: Path, out_dir: Path) -> tuple[
         [f"{r.dataset}/{r.backbone}/{r.benchmark}: {r.method} vs {r.baseline}" for r in c.itertuples()],
     )
     ct = frame_table(
-        c.drop(columns=["dataset", "backbone", "benchmark", "method", "baseline"]),
+        c.drop(columns=["dataset", "backbone", "benchmark", "method", "baseline", "family"]),
         "Paired comparisons (headline metric, method − baseline, fractions)",
         "comparisons",
         "comparison",
         [
-            "Paired over seeds; over seed x fold where both runs saved verification fold accuracies "
-            "(folds of one seed share the threshold search, so that p-value is optimistic). "
-            "Effect size: Cohen's d_z = mean(diff)/sd(diff)."
+            "Paired over training seeds (folds are not replicates); standard error sqrt(s²/n + "
+            "v_item), v_item from the benchmark's items where both runs saved them (interval: "
+            "seeds + items), Student t with n − 1 df, 95 % interval. p_holm: Holm within each "
+            "setting x benchmark family; p_bh: Benjamini-Hochberg over this table; verdicts on "
+            "the corrected p < 0.05."
         ],
+        export=c,
     )
-    views.append(table_dict(ct, render.write_table(ct, tables_dir), out_dir))
+    views.append(table_dict(ct, write_table(ct, tables_dir), out_dir))
     return views, len(comparisons)
 
 
@@ -167,5 +206,5 @@ def anchors_view(summary: pd.DataFrame, tables_dir: Path, out_dir: Path) -> dict
                 "tolerance_pp."
             ],
         )
-        view["table"] = table_dict(t, render.write_table(t, tables_dir), out_dir)
+        view["table"] = table_dict(t, write_table(t, tables_dir), out_dir)
     return view

@@ -6,6 +6,11 @@ second best underlined (ties at the displayed precision share a rank); direction
 :func:`analysis.metrics.higher_is_better`. A method or benchmark that the run matrix has but the
 scores lack gets a visible "missing" cell, never a silently dropped row. Renderers for HTML,
 Markdown, LaTeX (booktabs) and CSV live in :mod:`analysis.render`.
+
+A statistics table (text cells: p-values, verdicts) carries the DataFrame it shows in
+``Table.frame``; its CSV export is that frame (numbers as numbers, verdicts as words), written by
+:func:`analysis.report_tables.write_table`, because the paper-table CSV layout (``<column>`` and
+``<column> sd`` from each cell's mean and sd) has no value in a text cell.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class Table:
     rows: list[tuple[str, list[Cell]]]
     notes: list[str] = field(default_factory=list)
     slug: str = "table"
+    frame: pd.DataFrame | None = None  # the values a text-cell table shows, for its CSV export
 
     def missing_cells(self) -> list[tuple[str, str]]:
         """(row label, column) of every missing cell."""

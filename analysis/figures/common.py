@@ -1,4 +1,7 @@
-"""Shared figure plumbing: the Agg backend, a figure record, atomic PNG saving, loss colours."""
+"""Shared figure plumbing: the Agg backend, a figure record, atomic PNG + SVG saving, file names.
+
+Colours of methods come from :mod:`analysis.figures.palette` (one per method in every figure).
+"""
 
 from __future__ import annotations
 
@@ -14,11 +17,41 @@ import matplotlib.pyplot as plt  # noqa: E402
 from interface.atomic import atomic_path  # noqa: E402
 
 DPI = 100
+# The report shows figures at (at most) their pixel width (max 1,130 px = 11.3 in at DPI), so
+# these sizes are what a reader sees: axis labels 11 px and up.
+matplotlib.rcParams.update(
+    {
+        "font.size": 10,
+        "axes.titlesize": 10.5,
+        "axes.labelsize": 10,
+        "xtick.labelsize": 9,
+        "ytick.labelsize": 9,
+        "legend.fontsize": 8.5,
+        "svg.fonttype": "none",  # SVG text stays text (searchable, small files)
+    }
+)
+PAGE_WIDTH_IN = 11.3
+
+
+def panel_grid(n: int, cols: int = 4, height: float = 2.6) -> tuple[plt.Figure, list[plt.Axes]]:
+    """A page-wide figure of ``n`` small panels, ``cols`` to a row (unused slots hidden)."""
+    cols = max(1, min(n, cols))
+    rows = max(1, -(-n // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(PAGE_WIDTH_IN, height * rows + 0.4), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def legend_right(ax: plt.Axes, **kwargs: object) -> None:
+    """A legend outside the data, to the right of ``ax`` (drawn only when there are labelled series)."""
+    if ax.get_legend_handles_labels()[0] or "handles" in kwargs:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False, **kwargs)
 
 
 @dataclass(frozen=True)
 class Figure:
-    """A written figure: ``path`` (PNG), a short ``title``, a ``caption`` and ``alt`` text."""
+    """A written figure: ``path`` (PNG; the SVG lies beside it), a short ``title``, a ``caption`` and ``alt`` text."""
 
     path: Path
     title: str
@@ -26,9 +59,14 @@ class Figure:
     alt: str
     family: str
 
+    @property
+    def svg(self) -> Path:
+        return self.path.with_suffix(".svg")
+
 
 def save(fig: plt.Figure, path: Path, *, layout: str = "tight") -> Path:
-    """Write ``fig`` as PNG to ``path`` atomically (world-readable, like any report file) and close it.
+    """Write ``fig`` as PNG to ``path`` and as SVG beside it, atomically (world-readable, like any
+    report file), and close it; return the PNG path.
 
     ``layout``: "tight" (matplotlib's tight_layout), "bbox" (keep the figure's layout, crop to its
     content, e.g. with a shared colour bar) or "fixed" (margins already set by the caller: no
@@ -36,17 +74,12 @@ def save(fig: plt.Figure, path: Path, *, layout: str = "tight") -> Path:
     """
     if layout == "tight":
         fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight" if layout == "bbox" else None)
-        tmp.chmod(0o644)
+    for target, fmt in ((path, "png"), (path.with_suffix(".svg"), "svg")):
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=DPI, bbox_inches="tight" if layout == "bbox" else None)
+            tmp.chmod(0o644)
     plt.close(fig)
     return path
-
-
-def colour(index: int) -> str:
-    """A stable colour per series index (tab20 cycles, distinguishable for the ~13 loss settings)."""
-    cmap = plt.get_cmap("tab20")
-    return matplotlib.colors.to_hex(cmap((2 * index) % 20 + (index // 10) % 2))
 
 
 def slug(text: str) -> str:

@@ -1,17 +1,23 @@
 """Margin geometry of every registered loss, evaluated through the loss modules' own hooks.
 
-Only ``loss.target_curve(theta_y)`` and ``loss.nontarget_curve(theta_j, theta_y, phi)`` (CONTRACTS.md,
-"Geometry hooks") are called: the curves are the training code evaluated on given angles, never a
-second copy of a formula. Angles are radians.
+Only ``loss.target_curve(theta_y)`` and ``loss.nontarget_curve(theta_j, theta_y, phi)`` (the
+geometry hooks of :class:`interface.losses.base.MarginLoss`) are called: the curves are the
+training code evaluated on given angles, never a second copy of a formula. Angles are radians
+in the code, degrees on the axes.
 
-- Target logit / s against the target angle theta_y (figure a).
-- Binary decision boundaries in the (theta_1, theta_2) plane: a class-1 sample is classified with
-  margin where target(theta_1) > nontarget(theta_2; theta_1, phi); the class-2 boundary is the mirror
-  condition. Between them lies the margin band (figure b). For InterFace the band is
-  theta_2 - theta_1 = m + mhat(theta_1, phi) (interface-paper-and-code.md §2.4, §8): its width grows
-  with theta_1 and, in dc/dd, with closer centres (smaller phi).
-- InterFace's non-target shift mhat over (theta_y, phi) for cc, dc and dd (figure c), recovered from
-  the hook: nontarget(pi/2; theta_y, phi) = cos(pi/2 - mhat), so mhat = pi/2 - arccos(that).
+Shown first (the difference InterFace exists for):
+
+- the boundary shift relative to ArcFace: at the class-1 decision boundary
+  target(theta_1) = nontarget(theta_2*; theta_1, phi) the angular gap theta_2* - theta_1 is
+  ArcFace's constant m; for InterFace it is m + mhat(theta_1, phi). The figure draws the gap minus
+  ArcFace's, in degrees, so a shift of a few degrees is visible (drawn as absolute boundaries it
+  hides under the 29-degree margin); InterFace at its default alpha and at the sweep's largest
+  alpha, the other losses as small multiples by family;
+- InterFace's non-target shift mhat over (theta_y, phi) for cc, dc and dd, recovered from the
+  hook: nontarget(pi/2; theta_y, phi) = cos(pi/2 - mhat), so mhat = pi/2 - arccos(that).
+
+Behind those, for reference: target logit / s against theta_y by family, and the binary decision
+boundaries of every loss in the (theta_1, theta_2) plane.
 """
 
 from __future__ import annotations
@@ -25,23 +31,37 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from analysis.figures.common import Figure, colour, save, slug
-from analysis.metrics import INTERFACE_LOSS
+from analysis.figures.common import PAGE_WIDTH_IN, Figure, legend_right, panel_grid, save
+from analysis.figures.palette import Palette
+from analysis.metrics import INTERFACE_LOSS, method_label
 
 INTERFACE_VARIANTS = ("cc", "dc", "dd")
-PANEL_PHIS = (math.pi / 3, math.pi / 2, 2 * math.pi / 3)
+BOUNDARY_PHI = math.pi / 3  # closer centres than orthogonal: where dc/dd differ from cc
+SHIFT_PHIS = (math.pi / 4, math.pi / 2, 3 * math.pi / 4)
+SHIFT_ALPHAS = (0.1, 0.2)  # InterFace's default and the default sweep's largest alpha
+THETA1_MAX = math.pi / 2  # trained samples lie well inside 90 degrees of their centre
 GRID = 181
+REFERENCE = "arcface"
 
 
 def geometry_specs(list_losses: Callable[[], list[str]]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(label, registry name, params) for every registered loss at its defaults; InterFace per variant."""
+    """(label, registry name, params) for every registered loss at its defaults; InterFace per variant.
+
+    Labels are the method labels of the score table (``arcface (default)``,
+    ``interface (variant=dd)``), so a loss has the colour of its default run in every figure.
+    """
     specs = []
     for name in list_losses():
         if name == INTERFACE_LOSS:
-            specs += [(f"{name} ({v})", name, {"variant": v}) for v in INTERFACE_VARIANTS]
+            specs += [(method_label(name, f"variant={v}"), name, {"variant": v}) for v in INTERFACE_VARIANTS]
         else:
-            specs.append((name, name, {}))
+            specs.append((method_label(name, "default"), name, {}))
     return specs
+
+
+def spec_method(label: str, name: str, params: dict[str, Any]) -> tuple[str, str]:
+    """The (loss, setting) a geometry spec stands for (its palette key)."""
+    return (name, f"variant={params['variant']}" if "variant" in params else "default")
 
 
 def build_specs(
@@ -91,143 +111,260 @@ def boundary_margin(loss: Any, theta1: np.ndarray, phi: float, n: int = 1201) ->
     return out
 
 
-def target_logit_figure(losses: list[tuple[str, Any]], out_dir: Path) -> Figure:
-    """Figure a: target logit / s against theta_y for every loss, with cos(theta_y) as reference."""
+def target_logit_figure(
+    losses: list[tuple[str, Any]], out_dir: Path, palette: Palette | None = None
+) -> Figure:
+    """Target logit / s against theta_y, one panel per loss family, cos(theta_y) as reference."""
+    palette = palette or Palette.for_methods([])
     theta = np.linspace(0.0, math.pi, 361)
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    ax.plot(np.degrees(theta), np.cos(theta), color="black", lw=1, ls=":", label="cos θ (no margin)")
-    for i, (label, loss) in enumerate(losses):
-        ax.plot(
-            np.degrees(theta),
-            _np(loss.target_curve(torch.from_numpy(theta))),
-            color=colour(i),
-            lw=1.6,
-            label=label,
-        )
-    ax.set(xlabel="target angle θ_y (degrees)", ylabel="target logit / s", xlim=(0, 180))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
-    path = save(fig, out_dir / "target_logit.png")
+    groups = (
+        palette.panels(label for label, _ in losses)
+        if palette.styles
+        else [("losses", [l for l, _ in losses])]
+    )
+    by_label = dict(losses)
+    fig, axes = panel_grid(len(groups), height=2.7)
+    for ax, (title, labels) in zip(axes, groups):
+        ax.plot(np.degrees(theta), np.cos(theta), color="black", lw=1, ls=":", label="cos θ")
+        for label in labels:
+            st = palette.style(label)
+            y = _np(by_label[label].target_curve(torch.from_numpy(theta)))
+            ax.plot(
+                np.degrees(theta), y, color=st.colour, ls=st.linestyle, lw=1.6, label=_short(label), gid=label
+            )
+        ax.set(title=title, xlabel="θ_y (degrees)", xlim=(0, 180), xticks=[0, 45, 90, 135, 180])
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, frameon=False, fontsize=8)
+    axes[0].set_ylabel("target logit / s")
+    fig.tight_layout()
+    path = save(fig, out_dir / "target_logit.png", layout="bbox")
     names = ", ".join(label for label, _ in losses)
     return Figure(
         path,
         "Target logit against the target angle",
         "Target logit divided by the scale s as each loss computes it (loss.target_curve), at "
-        "default parameters; the dotted line is the plain cosine. Norm-aware losses are shown "
-        "at their documented typical feature norm.",
-        f"Line plot of target logit over s versus target angle 0 to 180 degrees for {names}.",
-        "geometry",
+        "default parameters, one panel per loss family; the dotted line is the plain cosine. "
+        "Norm-aware losses are shown at their documented typical feature norm.",
+        f"Line plots of target logit over s versus target angle 0 to 180 degrees for {names}.",
+        "geometry_more",
     )
 
 
-def decision_boundary_figure(label: str, loss: Any, out_dir: Path) -> Figure:
-    """Figure b (one per loss): the two binary decision boundaries in (theta_1, theta_2) at three phi."""
-    grid = np.linspace(0.0, math.pi, GRID)
+def _short(label: str) -> str:
+    """A legend label without the redundant ``(default)``."""
+    return label.removesuffix(" (default)")
+
+
+def _band(loss: Any, grid: np.ndarray, phi: float) -> tuple[np.ndarray, np.ndarray]:
+    """f1, f2 on the (theta_1, theta_2) grid: target minus nontarget for a class-1 / class-2 sample."""
     T1, T2 = np.meshgrid(grid, grid, indexing="xy")
-    fig, axes = plt.subplots(1, len(PANEL_PHIS), figsize=(11, 3.9), sharey=True)
-    for ax, phi in zip(axes, PANEL_PHIS):
-        full = torch.full(T1.shape, phi, dtype=torch.float64)
-        # class-1 sample: own angle T1, other class at T2; class-2 sample: the mirror.
-        f1 = _np(loss.target_curve(torch.from_numpy(T1))) - _np(
-            loss.nontarget_curve(torch.from_numpy(T2), torch.from_numpy(T1), full)
-        )
-        f2 = _np(loss.target_curve(torch.from_numpy(T2))) - _np(
-            loss.nontarget_curve(torch.from_numpy(T1), torch.from_numpy(T2), full)
-        )
+    full = torch.full(T1.shape, phi, dtype=torch.float64)
+    f1 = _np(loss.target_curve(torch.from_numpy(T1))) - _np(
+        loss.nontarget_curve(torch.from_numpy(T2), torch.from_numpy(T1), full)
+    )
+    f2 = _np(loss.target_curve(torch.from_numpy(T2))) - _np(
+        loss.nontarget_curve(torch.from_numpy(T1), torch.from_numpy(T2), full)
+    )
+    return f1, f2
+
+
+def decision_boundary_figure(
+    losses: list[tuple[str, Any]], out_dir: Path, phi: float = BOUNDARY_PHI
+) -> Figure:
+    """The two binary decision boundaries of every loss in the (theta_1, theta_2) plane at centre angle ``phi``."""
+    grid = np.linspace(0.0, math.pi, GRID)
+    deg = np.degrees(grid)
+    T1, T2 = np.meshgrid(grid, grid, indexing="xy")
+    infeasible = (np.abs(T1 - T2) > phi) | (phi > T1 + T2) | (2 * math.pi - phi < T1 + T2)
+    n = len(losses)
+    cols = min(n, 5)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(PAGE_WIDTH_IN, 2.35 * rows + 0.5), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax, (label, loss) in zip(axes.flat, losses):
+        f1, f2 = _band(loss, grid, phi)
         band = (f1 <= 0) & (f2 <= 0)  # neither class wins with its margin
-        infeasible = (np.abs(T1 - T2) > phi) | (phi > T1 + T2) | (2 * math.pi - phi < T1 + T2)
-        deg = np.degrees(grid)
         ax.contourf(deg, deg, band.astype(float), levels=[0.5, 1.5], colors=["#f4c27a"], alpha=0.8)
-        ax.contour(deg, deg, f1, levels=[0.0], colors=["#1f77b4"], linewidths=1.6)
-        ax.contour(deg, deg, f2, levels=[0.0], colors=["#d62728"], linewidths=1.6)
+        ax.contour(deg, deg, f1, levels=[0.0], colors=["#1f77b4"], linewidths=1.4)
+        ax.contour(deg, deg, f2, levels=[0.0], colors=["#d62728"], linewidths=1.4)
         ax.contourf(deg, deg, infeasible.astype(float), levels=[0.5, 1.5], colors=["#bbbbbb"], alpha=0.55)
         ax.plot([0, 180], [0, 180], color="black", lw=0.8, ls=":")
-        ax.set(title=f"φ = {math.degrees(phi):.0f}°", xlabel="θ1 (degrees)", xlim=(0, 180), ylim=(0, 180))
-    axes[0].set_ylabel("θ2 (degrees)")
-    fig.suptitle(f"{label}: binary decision boundaries", fontsize=11)
-    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.13, top=0.84, wspace=0.08)
-    path = save(fig, out_dir / f"boundary_{slug(label)}.png", layout="fixed")
+        ax.set(xlim=(0, 180), ylim=(0, 180), xticks=[0, 90, 180], yticks=[0, 90, 180], aspect="equal")
+        ax.set_title(_short(label), fontsize=9.5)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("θ2 (degrees)")
+    for ax in axes[-1, :]:
+        ax.set_xlabel("θ1 (degrees)")
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.08, top=0.95, wspace=0.25, hspace=0.45)
+    path = save(fig, out_dir / "boundaries.png", layout="fixed")
     return Figure(
         path,
-        f"Decision boundaries: {label}",
-        f"{label}: blue, class-1 boundary target(θ1) = nontarget(θ2; θ1, φ); red, the class-2 "
-        "mirror; orange, the margin band where neither class wins; grey, angle pairs impossible "
-        "for centres φ apart; dotted, the softmax boundary θ1 = θ2. Only InterFace dc/dd depend "
-        "on φ.",
-        f"Three panels of the theta1-theta2 plane for {label} at centre angles 60, 90 and 120 degrees "
-        "with blue and red boundary curves around an orange margin band.",
-        "geometry",
+        f"Decision boundaries at centre angle φ = {math.degrees(phi):.0f}°",
+        "Each loss at its defaults: blue, class-1 boundary target(θ1) = nontarget(θ2; θ1, φ); red, "
+        "the class-2 mirror; orange, the margin band where neither class wins; grey, angle pairs "
+        "impossible for centres φ apart; dotted, the softmax boundary θ1 = θ2. Scheduled losses at "
+        "step 0 (SphereFace's λ = 1000: nearly softmax).",
+        "Small panels of the theta1-theta2 plane, one per loss: "
+        + ", ".join(label for label, _ in losses)
+        + ", each with blue and red boundary curves around an orange margin band.",
+        "geometry_more",
     )
 
 
-def margin_width_figure(losses: list[tuple[str, Any]], out_dir: Path) -> Figure:
-    """Figure b': margin width theta_2* - theta_1 at the class-1 boundary against theta_1.
+def boundary_shift_figure(
+    losses: list[tuple[str, Any]],
+    build_loss: Callable[..., Any],
+    out_dir: Path,
+    palette: Palette | None = None,
+    reference: Any = None,
+) -> Figure:
+    """Boundary gap minus ArcFace's (degrees) against theta_1: InterFace per variant, then the rest.
 
-    Left: every loss at phi = pi/2. Right: each InterFace variant at several phi.
+    Row 1: one panel per InterFace variant, at :data:`SHIFT_ALPHAS` (solid: default, dashed:
+    largest swept) and centre angles :data:`SHIFT_PHIS`. Further rows: every other loss, one panel
+    per family, at phi = 90 degrees (where they are independent of phi). ``reference`` is the
+    loss the gap is measured against (ArcFace at its defaults when None; zero when the registry
+    has no ArcFace).
     """
-    theta1 = np.linspace(0.02, 1.6, 80)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for i, (label, loss) in enumerate(losses):
-        ax0.plot(np.degrees(theta1), boundary_margin(loss, theta1, math.pi / 2), color=colour(i), label=label)
-    ax0.set(title="all losses, φ = 90°", xlabel="θ1 (degrees)", ylabel="θ2* − θ1 (rad)")
-    ax0.legend(fontsize=7, ncol=2)
-    styles = {"cc": ":", "dc": "--", "dd": "-"}
-    inter = [(lab, loss) for lab, loss in losses if lab.startswith(INTERFACE_LOSS)]
-    for j, phi in enumerate((math.pi / 4, math.pi / 2, 3 * math.pi / 4)):
-        for label, loss in inter:
-            variant = label.split("(")[-1].rstrip(")")
-            ax1.plot(
-                np.degrees(theta1),
-                boundary_margin(loss, theta1, phi),
-                color=colour(j),
-                ls=styles.get(variant, "-"),
-                label=f"{label}, φ={math.degrees(phi):.0f}°",
-            )
-    ax1.set(title="InterFace: width changes with θ1 and φ", xlabel="θ1 (degrees)")
-    if inter:
-        ax1.legend(fontsize=7, ncol=1)
-    for ax in (ax0, ax1):
+    palette = palette or Palette.for_methods([])
+    theta1 = np.linspace(0.02, THETA1_MAX, 90)
+    deg1 = np.degrees(theta1)
+    ref = reference if reference is not None else build_loss(REFERENCE, num_classes=2, embedding_size=2)
+    ref_width = {phi: boundary_margin(ref, theta1, phi) for phi in (*SHIFT_PHIS, math.pi / 2)}
+    inter = [(label, loss) for label, loss in losses if label.startswith(INTERFACE_LOSS + " ")]
+    others = [(label, loss) for label, loss in losses if (label, loss) not in inter]
+    groups = (
+        palette.panels(label for label, _ in others)
+        if palette.styles
+        else [("losses", [l for l, _ in others])]
+    )
+    by_label = dict(others)
+    n_top, n_bottom = len(inter), len(groups)
+    cols = max(min(n_bottom, 4), n_top, 1)
+    rows = (1 if n_top else 0) + math.ceil(n_bottom / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(PAGE_WIDTH_IN, 3.1 * rows + 0.4), squeeze=False)
+    used = []
+    phi_colours = ("#1b9e77", "#d95f02", "#7570b3")  # one per centre angle, shared by the variants
+    for k, (label, _) in enumerate(inter):
+        ax = axes[0, k]
+        used.append(ax)
+        variant = label.split("variant=")[-1].rstrip(")")
+        for a_i, alpha in enumerate(SHIFT_ALPHAS):
+            loss = build_loss(INTERFACE_LOSS, num_classes=2, embedding_size=2, variant=variant, alpha=alpha)
+            for phi, col in zip(SHIFT_PHIS if variant != "cc" else SHIFT_PHIS[1:2], phi_colours):
+                gap = boundary_margin(loss, theta1, phi) - ref_width[phi]
+                ax.plot(
+                    deg1,
+                    np.degrees(gap),
+                    color=col if variant != "cc" else palette.colour(label),
+                    ls="-" if a_i == 0 else "--",
+                    lw=1.7,
+                    label=f"α={alpha:g}" + (f", φ={math.degrees(phi):.0f}°" if variant != "cc" else ""),
+                )
+        _arcface_line(ax)
+        ax.set_title(f"InterFace {variant}" + (" (φ-free)" if variant == "cc" else ""))
+        ax.set(xlim=(0, math.degrees(THETA1_MAX)), xticks=[0, 30, 60, 90])
         ax.grid(alpha=0.3)
-    path = save(fig, out_dir / "margin_width.png")
+    if inter:
+        axes[0, 0].set_ylabel("gap − ArcFace's (degrees)")
+        # every InterFace panel uses one y range, so the variants compare at a glance
+        low = min(a.get_ylim()[0] for a in used)
+        high = max(a.get_ylim()[1] for a in used)
+        for a in used:
+            a.set_ylim(low, high)
+        legend_right(axes[0, n_top - 1])  # into the free slot of the row
+        for ax in axes[0, n_top:]:
+            ax.set_visible(False)
+    start = 1 if inter else 0
+    flat_bottom = list(axes[start:].flat)
+    for ax, (title, labels) in zip(flat_bottom, groups):
+        for label in labels:
+            st = palette.style(label)
+            gap = boundary_margin(by_label[label], theta1, math.pi / 2) - ref_width[math.pi / 2]
+            ax.plot(
+                deg1,
+                np.degrees(gap),
+                color=st.colour,
+                ls=st.linestyle,
+                lw=1.7,
+                label=_short(label),
+                gid=label,
+            )
+        _arcface_line(ax)
+        ax.set(title=title, xlim=(0, math.degrees(THETA1_MAX)), xticks=[0, 30, 60, 90])
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False, fontsize=8)
+    for ax in flat_bottom[len(groups) :]:
+        ax.set_visible(False)
+    if groups:
+        flat_bottom[0].set_ylabel("gap − ArcFace's (degrees)")
+    for ax in axes.flat:
+        ax.set_xlabel("θ1 (degrees)", labelpad=1)
+    fig.tight_layout(h_pad=0.6)
+    path = save(fig, out_dir / "boundary_shift.png", layout="bbox")  # legends below the panels
     return Figure(
         path,
-        "Margin width along the boundary",
-        "Angular gap θ2* − θ1 between the class-1 decision boundary and the own angle θ1, found from "
-        "the loss hooks. ArcFace's is the constant m; InterFace's is m + m̂(θ1, φ), growing with θ1 "
-        "and, for dc/dd, larger for closer centres (smaller φ).",
-        "Two line plots of margin width in radians versus theta1: all losses at 90 degrees, and "
-        "InterFace variants at 45, 90 and 135 degrees.",
+        "Where InterFace's decision boundary moves relative to ArcFace",
+        "θ1 is the angle of a sample to its own class centre. At the class-1 decision boundary "
+        "target(θ1) = nontarget(θ2*; θ1, φ), the angular gap "
+        "θ2* − θ1 minus ArcFace's (its constant m), from the loss hooks; 0 (wide grey line) is ArcFace. Top: "
+        f"InterFace per variant at α = {SHIFT_ALPHAS[0]:g} (default, solid) and {SHIFT_ALPHAS[1]:g} "
+        "(dashed), for centres 45°, 90° and 135° apart: the gap grows with θ1 (samples far from "
+        "their centre get a harsher penalty) and, for dc/dd, with closer centres. Below: every other "
+        "loss at its defaults, φ = 90°, by family.",
+        "Line plots of the boundary gap minus ArcFace's against theta1 from 0 to 90 degrees: "
+        "InterFace cc, dc and dd at two alphas and three centre angles, then the other losses by family.",
         "geometry",
     )
+
+
+def _arcface_line(ax: plt.Axes) -> None:
+    """The reference: ArcFace's own gap, zero shift (a wide grey band, unlike any method's line)."""
+    ax.axhline(0, color="#9a9a9a", lw=3.0, alpha=0.6, zorder=0)
 
 
 def mhat_figure(build_loss: Callable[..., Any], out_dir: Path) -> Figure:
-    """Figure c: InterFace's mhat (rad) over (theta_y, phi) for cc, dc and dd at default alpha and mid."""
-    theta_y = np.linspace(0.0, math.pi / 2, 181)
-    phi = np.linspace(0.05, math.pi, 181)
+    """InterFace's mhat (degrees) over (theta_y, phi) for cc, dc and dd at default alpha and mid."""
+    theta_y = np.linspace(0.0, THETA1_MAX, 121)
+    phi = np.linspace(0.05, math.pi, 121)
     maps = {
-        v: mhat_grid(build_loss(INTERFACE_LOSS, num_classes=2, embedding_size=2, variant=v), theta_y, phi)
+        v: np.degrees(
+            mhat_grid(build_loss(INTERFACE_LOSS, num_classes=2, embedding_size=2, variant=v), theta_y, phi)
+        )
         for v in INTERFACE_VARIANTS
     }
     vmax = max(float(np.abs(m).max()) for m in maps.values())
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.9), sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(PAGE_WIDTH_IN, 3.4), sharey=True)
+    levels = np.arange(-6.0, 6.5, 1.0)
     for ax, (variant, grid) in zip(axes, maps.items()):
         im = ax.pcolormesh(
-            np.degrees(theta_y), np.degrees(phi), grid, cmap="RdBu_r", vmin=-vmax, vmax=vmax, shading="auto"
+            np.degrees(theta_y),
+            np.degrees(phi),
+            grid,
+            cmap="RdBu_r",
+            vmin=-vmax,
+            vmax=vmax,
+            shading="auto",
+            rasterized=True,
         )
-        ax.contour(np.degrees(theta_y), np.degrees(phi), grid, levels=[0.0], colors="black", linewidths=1)
-        ax.set(title=f"variant {variant}", xlabel="θ_y (degrees)")
+        lines = ax.contour(
+            np.degrees(theta_y), np.degrees(phi), grid, levels=levels, colors="black", linewidths=0.6
+        )
+        ax.clabel(lines, fmt="%g°", fontsize=8)
+        ax.set(title=f"variant {variant}", xlabel="θ_y (degrees)", xticks=[0, 30, 60, 90])
     axes[0].set_ylabel("centre angle φ (degrees)")
-    fig.colorbar(im, ax=list(axes), label="m̂ (rad)")
+    fig.colorbar(im, ax=list(axes), label="m̂ (degrees)", fraction=0.03, pad=0.02)
     path = save(fig, out_dir / "mhat.png", layout="bbox")
     return Figure(
         path,
         "InterFace's non-target shift m̂",
-        "m̂ = α(e^{−μ} − e^{−θ_y/φ̄}) read back from loss.nontarget_curve for cc (φ ≡ 90°), dc and dd "
-        "at α = 0.1 and the release's mid; black: m̂ = 0. Red (m̂ > 0) is a harsher inter-class "
-        "penalty for samples far from their centre, blue relaxes it near the centre.",
-        "Three heat maps of m-hat over target angle and centre angle for variants cc, dc and dd, "
-        "with a black zero contour.",
+        "m̂ = α(e^{−μ} − e^{−θ_y/φ̄}) in degrees, read back from loss.nontarget_curve for cc (φ ≡ 90°), "
+        "dc and dd at the default α = 0.1 and the release's mid; contours every degree. Red (m̂ > 0) "
+        "is a harsher inter-class penalty for samples far from their centre, blue relaxes it near "
+        "the centre; m̂ scales linearly with α.",
+        "Three heat maps of m-hat in degrees over target angle 0 to 90 degrees and centre angle, for "
+        "variants cc, dc and dd, with labelled contours.",
         "geometry",
     )
 
@@ -236,17 +373,27 @@ def geometry_figures(
     out_dir: Path,
     list_losses: Callable[[], list[str]] | None = None,
     build_loss: Callable[..., Any] | None = None,
+    palette: Palette | None = None,
 ) -> list[Figure]:
-    """All figures of families a, b and c for the loss registry (``interface.losses`` by default)."""
+    """The geometry figures for the loss registry (``interface.losses`` by default).
+
+    The boundary shift and m-hat need InterFace and ArcFace in the registry; without them only the
+    reference figures (target logit, boundaries) are drawn.
+    """
     if list_losses is None or build_loss is None:
         from interface.losses import build_loss as _build
         from interface.losses import list_losses as _list
 
         list_losses, build_loss = list_losses or _list, build_loss or _build
-    losses = build_specs(build_loss, geometry_specs(list_losses))
-    figures = [target_logit_figure(losses, out_dir)]
-    figures += [decision_boundary_figure(label, loss, out_dir) for label, loss in losses]
-    figures.append(margin_width_figure(losses, out_dir))
-    if INTERFACE_LOSS in list_losses():
+    specs = geometry_specs(list_losses)
+    palette = palette or Palette.for_methods(spec_method(*s) for s in specs)
+    losses = build_specs(build_loss, specs)
+    figures = []
+    names = list_losses()
+    if INTERFACE_LOSS in names and REFERENCE in names:
+        figures.append(boundary_shift_figure(losses, build_loss, out_dir, palette))
+    if INTERFACE_LOSS in names:
         figures.append(mhat_figure(build_loss, out_dir))
+    figures.append(target_logit_figure(losses, out_dir, palette))
+    figures.append(decision_boundary_figure(losses, out_dir))
     return figures

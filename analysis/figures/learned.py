@@ -19,7 +19,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from analysis.figures.common import Figure, colour, save, slug
+from analysis.figures.common import Figure, legend_right, panel_grid, save, slug
+from analysis.figures.palette import Palette
 from analysis.metrics import method_label
 from analysis.runinfo import Run, read_metrics, stat_value
 
@@ -68,6 +69,7 @@ def centre_separation(runs: list[Run]) -> list[dict[str, Any]]:
             {
                 "run_id": run.run_id,
                 "method": method_label(*run.method),
+                "_method": run.method,
                 "classes": weight.shape[0],
                 "min_angle_deg": float(near.min()),
                 "mean_nearest_deg": float(near.mean()),
@@ -77,26 +79,44 @@ def centre_separation(runs: list[Run]) -> list[dict[str, Any]]:
     return rows
 
 
-def separation_figure(rows: list[dict[str, Any]], out_dir: Path) -> Figure | None:
-    """Histogram of nearest-centre angles per method (all seeds pooled)."""
+def separation_figure(
+    rows: list[dict[str, Any]], out_dir: Path, palette: Palette | None = None
+) -> Figure | None:
+    """Histogram of nearest-centre angles per method (all seeds pooled), a panel per loss family."""
     if not rows:
         return None
     methods = sorted({r["method"] for r in rows})
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    for i, m in enumerate(methods):
-        angles = np.concatenate([r["_angles"] for r in rows if r["method"] == m])
-        low = min(r["min_angle_deg"] for r in rows if r["method"] == m)
-        ax.hist(angles, bins=30, histtype="step", lw=1.6, color=colour(i), label=f"{m} (min {low:.1f}°)")
-    ax.axvline(90, color="black", lw=0.8, ls=":")
-    ax.set(xlabel="angle to nearest other class centre (degrees)", ylabel="classes")
-    ax.legend(fontsize=7)
-    path = save(fig, out_dir / "centre_separation.png")
+    palette = palette or Palette.for_methods(tuple(r["_method"]) for r in rows)
+    groups = palette.panels(methods)
+    fig, axes = panel_grid(len(groups), cols=3, height=3.0)
+    every = np.concatenate([r["_angles"] for r in rows])
+    bins = np.linspace(float(every.min()) - 1e-9, float(every.max()) + 1e-9, 31)
+    for ax, (title, labels) in zip(axes, groups):
+        for m in labels:
+            angles = np.concatenate([r["_angles"] for r in rows if r["method"] == m])
+            low = min(r["min_angle_deg"] for r in rows if r["method"] == m)
+            st = palette.style(m)
+            ax.hist(
+                angles,
+                bins=bins,
+                histtype="step",
+                lw=1.6,
+                color=st.colour,
+                ls=st.linestyle,
+                label=f"{m} (min {low:.1f}°)",
+            )
+        ax.axvline(90, color="black", lw=0.8, ls=":")
+        ax.set(xlabel="angle to nearest centre (degrees)", title=title)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=7.5)
+    axes[0].set_ylabel("classes")
+    fig.tight_layout()
+    path = save(fig, out_dir / "centre_separation.png", layout="bbox")
     return Figure(
         path,
         "Separation of the learned class centres",
         "For every class, the angle between its centre (row of the trained head's weight) and the "
-        "nearest other centre; the legend gives the minimum over classes and seeds. 90° (dotted) is "
-        "orthogonal.",
+        "nearest other centre, one panel per loss family; the legend gives the minimum over classes "
+        "and seeds. 90° (dotted) is orthogonal.",
         "Step histograms of nearest class-centre angles, one per method: " + ", ".join(methods) + ".",
         "learned",
     )
@@ -140,8 +160,8 @@ def logged_angles_figure(runs: list[Run], out_dir: Path) -> Figure | None:
     ax.set_yticks(range(len(methods)), methods)
     ax.set(xlabel="angle at the end of training (degrees)")
     ax.grid(alpha=0.3, axis="x")
-    ax.legend(fontsize=8)
-    path = save(fig, out_dir / "logged_angles.png")
+    legend_right(ax)
+    path = save(fig, out_dir / "logged_angles.png", layout="bbox")
     return Figure(
         path,
         "Angles at the end of training",
@@ -164,9 +184,15 @@ def pair_cosines(extra: Any) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
-def pair_cosine_figures(extras: dict[tuple[str, str], Any], runs: list[Run], out_dir: Path) -> list[Figure]:
-    """One figure per benchmark: histograms of positive and negative pair cosines per method."""
+def pair_cosine_figures(
+    extras: dict[tuple[str, str], Any], runs: list[Run], out_dir: Path, palette: Palette | None = None
+) -> list[Figure]:
+    """One figure per benchmark: histograms of positive and negative pair cosines per method.
+
+    Two series per method (same / different identity), so at most four methods share a panel.
+    """
     by_id = {r.run_id: r for r in runs}
+    palette = palette or Palette.for_methods(r.method for r in runs)
     figures = []
     for benchmark in sorted({b for _, b in extras}):
         series = {}
@@ -176,21 +202,30 @@ def pair_cosine_figures(extras: dict[tuple[str, str], Any], runs: list[Run], out
                 series.setdefault(method_label(*by_id[run_id].method), cos)
         if not series:
             continue
-        fig, ax = plt.subplots(figsize=(7.5, 4))
+        groups = palette.panels(series, per_panel=4)
+        fig, axes = panel_grid(len(groups), cols=3, height=2.9)
         every = np.concatenate([np.r_[p, n] for p, n in series.values()])
         bins = np.linspace(float(every.min()), float(every.max()) + 1e-9, 41)  # shared, so methods compare
-        for i, (m, (pos, neg)) in enumerate(sorted(series.items())):
-            ax.hist(pos, bins=bins, histtype="step", color=colour(i), lw=1.5, label=f"{m} same")
-            ax.hist(neg, bins=bins, histtype="step", color=colour(i), lw=1.0, ls="--", label=f"{m} different")
-        ax.set(xlabel="cosine similarity of the pair", ylabel="pairs", title=benchmark)
-        ax.legend(fontsize=7)
-        path = save(fig, out_dir / f"pair_cosines_{slug(benchmark)}.png")
+        for ax, (title, labels) in zip(axes, groups):
+            for m in labels:
+                pos, neg = series[m]
+                colour = palette.colour(m)
+                ax.hist(pos, bins=bins, histtype="step", color=colour, lw=1.5, label=f"{m} same")
+                ax.hist(
+                    neg, bins=bins, histtype="step", color=colour, lw=1.0, ls="--", label=f"{m} different"
+                )
+            ax.set(xlabel="cosine of the pair", title=title)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=8, ncol=1)
+        axes[0].set_ylabel("pairs")
+        fig.suptitle(benchmark, fontsize=10.5)
+        fig.tight_layout()
+        path = save(fig, out_dir / f"pair_cosines_{slug(benchmark)}.png", layout="bbox")
         figures.append(
             Figure(
                 path,
                 f"Pair cosines on {benchmark}",
                 f"Cosine similarity of same-identity (solid) and different-identity (dashed) pairs on "
-                f"{benchmark}, first seed of each method.",
+                f"{benchmark}, first seed of each method, at most four methods to a panel.",
                 f"Histograms of positive and negative pair cosines on {benchmark}.",
                 "learned",
             )

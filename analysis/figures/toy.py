@@ -15,12 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
 
-from analysis.figures.common import Figure, colour, save
+from analysis.figures.common import Figure, save
 
 TOY_LOSSES: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("softmax", "softmax", {}),
@@ -28,6 +29,8 @@ TOY_LOSSES: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("interface dd (s=16, m=0.3)", "interface", {"s": 16.0, "m": 0.3, "variant": "dd"}),
 )
 N_IDS, PER_ID, IN_DIM, STEPS = 8, 30, 16, 200
+# colours of identities (not of methods: the palette of analysis.figures.palette is for methods)
+IDENTITY_COLOURS = [matplotlib.colors.to_hex(c) for c in plt.get_cmap("tab10").colors[:N_IDS]]
 
 
 def toy_features(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -99,8 +102,8 @@ def toy_figure(
         for k in range(N_IDS):
             r = 1.0 + 0.04 * (k % 3)  # radial jitter per identity keeps overlapping clouds visible
             sel = labels == k
-            ax.scatter(r * emb[sel, 0], r * emb[sel, 1], s=9, color=colour(k), alpha=0.8)
-            ax.plot([0, 0.8 * centres[k, 0]], [0, 0.8 * centres[k, 1]], color=colour(k), lw=1.2)
+            ax.scatter(r * emb[sel, 0], r * emb[sel, 1], s=9, color=IDENTITY_COLOURS[k], alpha=0.8)
+            ax.plot([0, 0.8 * centres[k, 0]], [0, 0.8 * centres[k, 1]], color=IDENTITY_COLOURS[k], lw=1.2)
         ax.set(
             title=f"{label}\nmean intra-class angle {math.degrees(spread):.1f}°",
             aspect="equal",

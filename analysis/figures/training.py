@@ -1,8 +1,10 @@
 """Figure f: training curves, ROC curves of the IJB-style set, run time and throughput, bench ratios.
 
 - Training curves from ``metrics.jsonl``: loss, theta_y_mean (rad) and, for InterFace, mhat_mean
-  (rad) against the optimisation step, one line per run, coloured by method.
-- ROC curves from the score JSON ``extra`` (``roc`` = {"far": [...], "tar": [...]} or {"fpr", "tpr"}).
+  (rad) against the optimisation step, one line per run, coloured by method; one row of panels
+  per loss family (at most 8 methods on one axes).
+- ROC curves from the score JSON ``extra`` (``roc`` = {"far": [...], "tar": [...]} or {"fpr", "tpr"}),
+  one panel per loss family.
 - Wall time (s) and images/s per run from the tidy table's joined run metadata.
 - Ratios measured by the ``bench`` target (numbers under keys containing "ratio" or "speedup").
 """
@@ -17,15 +19,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.figures.common import Figure, colour, save, slug
+from analysis.figures.common import PAGE_WIDTH_IN, Figure, legend_right, panel_grid, save, slug
+from analysis.figures.palette import Palette
 from analysis.metrics import method_label
 from analysis.runinfo import Run, read_metrics, stat_value
 
 CURVES = (("loss", "training loss"), ("theta_y_mean", "mean θ_y (rad)"), ("mhat_mean", "mean m̂ (rad)"))
 
 
-def training_curves_figure(runs: list[Run], out_dir: Path) -> Figure | None:
-    """Loss, theta_y and mhat against step for every run with a metrics.jsonl."""
+def run_palette(runs: list[Run], palette: Palette | None) -> Palette:
+    """``palette``, or one built from the runs' methods when the caller has none."""
+    return palette or Palette.for_methods(r.method for r in runs)
+
+
+def training_curves_figure(runs: list[Run], out_dir: Path, palette: Palette | None = None) -> Figure | None:
+    """Loss, theta_y and mhat against step for every run with a metrics.jsonl; a row per family."""
     series = []
     for run in runs:
         recs = read_metrics(run.dir) if run.dir else []
@@ -36,26 +44,56 @@ def training_curves_figure(runs: list[Run], out_dir: Path) -> Figure | None:
             series.append((run, steps, {k: np.array([stat_value(r, k) for r in recs]) for k, _ in CURVES}))
     if not series:
         return None
+    palette = run_palette(runs, palette)
     methods = sorted({method_label(*s[0].method) for s in series})
-    fig, axes = plt.subplots(1, len(CURVES), figsize=(13, 3.9))
-    for ax, (key, label) in zip(axes, CURVES):
-        for run, steps, values in series:
-            y = values[key]
-            if np.isfinite(y).any():
+    groups = palette.panels(methods)
+    fig, axes = plt.subplots(
+        len(groups), len(CURVES), figsize=(PAGE_WIDTH_IN, 2.3 * len(groups) + 0.5), squeeze=False
+    )
+    for row, (title, labels) in zip(axes, groups):
+        for ax, (key, label) in zip(row, CURVES):
+            drawn = set()
+            for run, steps, values in series:
                 m = method_label(*run.method)
-                ax.plot(steps, y, color=colour(methods.index(m)), lw=1.2, alpha=0.85)
-        ax.set(xlabel="step", ylabel=label)
-        ax.grid(alpha=0.3)
-    handles = [plt.Line2D([], [], color=colour(i), label=m) for i, m in enumerate(methods)]
-    axes[0].legend(handles=handles, fontsize=7)
-    path = save(fig, out_dir / "training_curves.png")
+                y = values[key]
+                if m in labels and np.isfinite(y).any():
+                    st = palette.style(m)
+                    ax.plot(
+                        steps,
+                        y,
+                        color=st.colour,
+                        ls=st.linestyle,
+                        lw=1.2,
+                        label=None if m in drawn else m,
+                        gid=m,
+                    )
+                    drawn.add(m)
+            if not drawn:
+                ax.text(
+                    0.5, 0.5, "not logged", ha="center", va="center", transform=ax.transAxes, color="#777"
+                )
+            ax.set_ylabel(label, fontsize=8.5)
+            ax.grid(alpha=0.3)
+        row[0].set_title(title, loc="left", fontsize=9.5)
+        legend_right(
+            row[-1],
+            handles=[
+                plt.Line2D([], [], color=palette.colour(m), ls=palette.style(m).linestyle, label=m)
+                for m in labels
+            ],
+        )
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    fig.tight_layout()
+    path = save(fig, out_dir / "training_curves.png", layout="bbox")
     return Figure(
         path,
         "Training curves",
         "Training loss, mean target angle θ_y and (InterFace only) mean m̂ logged in each run's "
-        "metrics.jsonl, one line per run (seeds share the colour of their method).",
-        "Three line plots against training step: loss, mean target angle, mean m-hat; one colour per "
-        "method: " + ", ".join(methods) + ".",
+        "metrics.jsonl, one line per run (seeds share the colour of their method), one row per "
+        "loss family.",
+        "Rows of line plots against training step, one row per loss family: loss, mean target "
+        "angle, mean m-hat; one colour per method: " + ", ".join(methods) + ".",
         "training",
     )
 
@@ -72,9 +110,12 @@ def roc_points(extra: Any) -> tuple[np.ndarray, np.ndarray] | None:
     return np.asarray(far, dtype=np.float64), np.asarray(tar, dtype=np.float64)
 
 
-def roc_figures(extras: dict[tuple[str, str], Any], runs: list[Run], out_dir: Path) -> list[Figure]:
-    """One ROC figure (log FAR axis) per benchmark whose score JSONs saved a ROC."""
+def roc_figures(
+    extras: dict[tuple[str, str], Any], runs: list[Run], out_dir: Path, palette: Palette | None = None
+) -> list[Figure]:
+    """One ROC figure (log FAR axis) per benchmark whose score JSONs saved a ROC; a panel per family."""
     by_id = {r.run_id: r for r in runs}
+    palette = run_palette(runs, palette)
     figures = []
     for benchmark in sorted({b for _, b in extras}):
         curves = [
@@ -85,25 +126,40 @@ def roc_figures(extras: dict[tuple[str, str], Any], runs: list[Run], out_dir: Pa
         if not curves:
             continue
         methods = sorted({method_label(*r.method) for r, _ in curves})
-        fig, ax = plt.subplots(figsize=(6.5, 4.5))
-        seen = set()
-        for run, (far, tar) in curves:
-            m = method_label(*run.method)
-            keep = far > 0
-            ax.plot(
-                far[keep], tar[keep], color=colour(methods.index(m)), lw=1.2, label=None if m in seen else m
-            )
-            seen.add(m)
-        ax.set_xscale("log")
-        ax.set(xlabel="false accept rate", ylabel="true accept rate", title=benchmark, ylim=(0, 1.01))
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7)
-        path = save(fig, out_dir / f"roc_{slug(benchmark)}.png")
+        groups = palette.panels(methods)
+        fig, axes = panel_grid(len(groups), cols=3, height=3.0)
+        for ax, (title, labels) in zip(axes, groups):
+            seen: set[str] = set()
+            for run, (far, tar) in curves:
+                m = method_label(*run.method)
+                if m not in labels:
+                    continue
+                keep = far > 0
+                st = palette.style(m)
+                ax.plot(
+                    far[keep],
+                    tar[keep],
+                    color=st.colour,
+                    ls=st.linestyle,
+                    lw=1.3,
+                    label=None if m in seen else m,
+                    gid=m,
+                )
+                seen.add(m)
+            ax.set_xscale("log")
+            ax.set(xlabel="false accept rate", title=title, ylim=(0, 1.01))
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=8, ncol=1)
+        axes[0].set_ylabel("true accept rate")
+        fig.suptitle(benchmark, fontsize=10.5)
+        fig.tight_layout()
+        path = save(fig, out_dir / f"roc_{slug(benchmark)}.png", layout="bbox")
         figures.append(
             Figure(
                 path,
                 f"ROC on {benchmark}",
-                f"Template-pair ROC on {benchmark} (TAR against FAR, log axis), one line per run.",
+                f"Template-pair ROC on {benchmark} (TAR against FAR, log axis), one line per run "
+                "(seeds share their method's colour), one panel per loss family.",
                 f"ROC curves on {benchmark} for " + ", ".join(methods) + ".",
                 "training",
             )
@@ -117,14 +173,14 @@ def runtime_figure(table: pd.DataFrame, out_dir: Path) -> Figure | None:
     meta = meta[np.isfinite(meta["wall_time_s"]) | np.isfinite(meta["images_per_s"])]
     if meta.empty:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(12, 0.32 * len(meta) + 1.6), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH_IN, 0.2 * len(meta) + 1.2), sharey=True)
     y = np.arange(len(meta))
     axes[0].barh(y, meta["wall_time_s"].fillna(0), color="#4c72b0")
     axes[0].set(xlabel="wall time (s)")
     axes[1].barh(y, meta["images_per_s"].fillna(0), color="#55a868")
     axes[1].set(xlabel="training images/s")
-    axes[0].set_yticks(y, meta["run_id"], fontsize=7)
-    axes[0].invert_yaxis()
+    axes[0].set_yticks(y, meta["run_id"], fontsize=7.5)
+    axes[0].set_ylim(len(meta) - 0.5, -0.5)  # first run on top, no empty margin
     path = save(fig, out_dir / "runtime.png")
     total = float(np.nansum(meta["wall_time_s"]))
     return Figure(

@@ -6,11 +6,21 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from analysis_fakes import BENCHES, DROPPED, FAILED, METHODS, N_FOLDS, SEEDS, accuracy, run_id
 
-from analysis.collect import FOLD_METRIC, TIDY_COLUMNS, collect, main, read_tidy
+from analysis.collect import (
+    FOLD_METRIC,
+    TIDY_COLUMNS,
+    collect,
+    items_key,
+    main,
+    read_items,
+    read_tidy,
+    write_csv,
+)
 from analysis.runinfo import parse_run_id, run_metadata
 from interface.errors import InputError
 
@@ -136,3 +146,69 @@ def test_cli_bad_folder_is_one_line_error(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--scores" in err and "expected a folder" in err
     assert not (tmp_path / "o.csv").exists()
+
+
+def _score_json(
+    path: Path, rows: list[dict], items: dict | None = None, benchmark: str = "synth_ijb"
+) -> None:
+    doc = {"run_id": path.parent.name, "benchmark": benchmark, "kind": "ijb", "spec": {}, "rows": rows}
+    if items is not None:
+        doc["items"] = items
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc))
+
+
+def test_resolved_and_n_events_columns(tmp_path: Path) -> None:
+    rid = run_id("arcface", "m=0.5", 0)
+    rows = [
+        {"metric": "tar_at_far_1e-04", "value": 0.8, "n": 3000, "resolved": True, "n_events": 180.0},
+        {"metric": "tar_at_far_1e-05", "value": 0.7, "n": 3000, "resolved": False, "n_events": 18.0},
+        {"metric": "auc", "value": 0.99, "n": 3000},  # written before the evaluator marked resolution
+    ]
+    _score_json(tmp_path / "scores" / rid / "synth_ijb.json", rows)
+    table = collect(tmp_path / "scores", tmp_path / "runs").set_index("metric")
+    assert table.loc["tar_at_far_1e-04", "resolved"] and not table.loc["tar_at_far_1e-05", "resolved"]
+    assert table.loc["auc", "resolved"] and math.isnan(table.loc["auc", "n_events"])
+    assert table.loc["tar_at_far_1e-05", "n_events"] == 18.0
+    out = tmp_path / "scores.csv"
+    write_csv(table.reset_index(), out)
+    back = read_tidy(out).set_index("metric")
+    assert back["resolved"].dtype == bool and not back.loc["tar_at_far_1e-05", "resolved"]
+    # a tidy table written before the column existed reads back as all resolved
+    old = tmp_path / "old.csv"
+    write_csv(table.reset_index().drop(columns=["resolved", "n_events"]), old)
+    assert read_tidy(old)["resolved"].all()
+
+
+def test_items_archive_round_trip(tmp_path: Path) -> None:
+    rid = run_id("arcface", "m=0.5", 0)
+    rows = [{"metric": "tar_at_far_1e-04", "value": 0.5, "n": 4}]
+    items = {"tar_at_far_1e-04": [1, 0, 1, 0], "rank1": [1, 1, 2], "auc": "bad"}
+    _score_json(tmp_path / "scores" / rid / "synth_ijb.json", rows, items)
+    _score_json(tmp_path / "scores" / rid / "synth_id.json", rows, None, benchmark="synth_id")
+    (tmp_path / "runs").mkdir()
+    out = tmp_path / "tables" / "scores.csv"
+    args = ["--scores", str(tmp_path / "scores"), "--runs", str(tmp_path / "runs"), "--out", str(out)]
+    assert main(args) == 0
+    back = read_items(out.parent / "items.npz")
+    # the 0/1 list is kept under its contract key; a list with a 2 and a non-list are skipped
+    assert (
+        list(back)
+        == [items_key(rid, "synth_ijb", "tar_at_far_1e-04")]
+        == [f"{rid}::synth_ijb::tar_at_far_1e-04"]
+    )
+    arr = back[f"{rid}::synth_ijb::tar_at_far_1e-04"]
+    assert arr.dtype == np.uint8 and arr.tolist() == [1, 0, 1, 0]
+    assert not list(out.parent.glob(".*.tmp"))
+    custom = tmp_path / "elsewhere.npz"
+    assert main([*args, "--items", str(custom)]) == 0 and list(read_items(custom)) == list(back)
+    assert read_items(tmp_path / "absent.npz") == {} and read_items(None) == {}
+    (tmp_path / "broken.npz").write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="broken.npz"):
+        read_items(tmp_path / "broken.npz")
+
+
+def test_fixture_tree_has_no_items(results_tree: Path) -> None:
+    items: dict = {}
+    collect(results_tree / "scores", results_tree / "runs", items)
+    assert items == {}  # the fixture's score JSONs predate items: statistics fall back to seeds only

@@ -29,10 +29,11 @@ def test_specs_cover_the_registry() -> None:
     names = {name for _, name, _ in SPECS}
     assert names == set(list_losses())
     assert [label for label, _, _ in SPECS if label.startswith("interface")] == [
-        "interface (cc)",
-        "interface (dc)",
-        "interface (dd)",
-    ]
+        "interface (variant=cc)",
+        "interface (variant=dc)",
+        "interface (variant=dd)",
+    ]  # the score table's method labels, so a loss has its default run's colour
+    assert "arcface (default)" in [label for label, _, _ in SPECS]
 
 
 @pytest.mark.parametrize(("label", "name", "params"), SPECS, ids=[s[0] for s in SPECS])
@@ -40,12 +41,14 @@ def test_geometry_figures_for_each_loss(label, name, params, tmp_path) -> None:
     loss = build_loss(name, num_classes=2, embedding_size=2, **params)
     figs = [
         geometry.target_logit_figure([(label, loss)], tmp_path),
-        geometry.decision_boundary_figure(label, loss, tmp_path),
-        geometry.margin_width_figure([(label, loss)], tmp_path),
+        geometry.decision_boundary_figure([(label, loss)], tmp_path),
     ]
     for fig in figs:
         assert_png(fig.path)
+        assert fig.svg.is_file() and fig.svg.read_text(encoding="utf-8").lstrip().startswith("<?xml")
         assert fig.alt and fig.caption and fig.title
+    gap = geometry.boundary_margin(loss, np.linspace(0.05, geometry.THETA1_MAX, 10), math.pi / 2)
+    assert np.isfinite(gap).all()  # the shift figure has a curve for every loss
 
 
 def reference_mhat(theta_y, phi, variant, alpha=0.1):
@@ -110,8 +113,10 @@ def test_mhat_figure_and_registry_driven_set(tmp_path) -> None:
         def nontarget_curve(self, theta_j, theta_y, phi=None):
             return torch.as_tensor(theta_j, dtype=torch.float64).cos()
 
+    (tmp_path / "plugin").mkdir()
     figs = geometry.geometry_figures(tmp_path / "plugin", lambda: ["plugin"], lambda name, **kw: Shifted())
-    assert [f.path.name for f in figs] == ["target_logit.png", "boundary_plugin.png", "margin_width.png"]
+    # without InterFace and ArcFace in the registry only the reference figures are drawn
+    assert [f.path.name for f in figs] == ["target_logit.png", "boundaries.png"]
 
 
 def test_nearest_centre_angles_regular_polygon() -> None:
@@ -149,6 +154,7 @@ def test_learned_and_training_figures_from_runs(results_tree, tmp_path) -> None:
     ]
     for f in figs:
         assert_png(f.path)
+        assert f.svg.is_file()
 
 
 def test_figures_with_nothing_to_draw(tmp_path) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
@@ -184,3 +186,121 @@ def test_latex_compiles_in_a_booktabs_document(table, tmp_path) -> None:
     )
     assert run.returncode == 0, run.stdout[-2000:]
     assert (tmp_path / "t.pdf").stat().st_size > 1000
+
+
+class _TableParser(HTMLParser):
+    """Header texts and (row label, cell texts) of the one ``<table>`` in an HTML fragment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.header: list[str] = []
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+        self._section = ""
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag in ("thead", "tbody", "tfoot"):
+            self._section = tag
+        elif tag == "tr" and self._section == "tbody":
+            self.rows.append([])
+        elif tag in ("th", "td") and self._section in ("thead", "tbody"):
+            self._cell = []
+
+    def handle_endtag(self, tag) -> None:
+        if tag in ("th", "td") and self._cell is not None:
+            text = "".join(self._cell).strip()
+            (self.header if self._section == "thead" else self.rows[-1]).append(text)
+            self._cell = None
+
+    def handle_data(self, data) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse_html_table(path) -> tuple[list[str], list[list[str]]]:
+    parser = _TableParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser.header, parser.rows
+
+
+def same_value(shown: str, stored: str) -> bool:
+    """Does the HTML text ``shown`` display the CSV value ``stored``?"""
+    if shown in ("n/a", "—"):
+        return stored in ("", shown)  # a number that cannot be computed, or the word itself
+    if shown in ("yes", "no"):
+        return stored == {"yes": "True", "no": "False"}[shown]
+    try:
+        number = float(stored)
+    except ValueError:
+        return shown == stored
+    if math.isnan(number):
+        return shown == "n/a"
+    # the HTML rounds to some number of significant digits (or fixed decimals); the CSV keeps all
+    return shown == stored or any(shown in (f"{number:.{k}g}", f"{number:.{k}f}") for k in range(1, 9))
+
+
+def assert_csv_has_html_values(html_path, csv_path) -> int:
+    """Every HTML cell's value is in the CSV; returns the number of cells compared."""
+    header, rows = parse_html_table(html_path)
+    records = list(csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8"))))
+    assert len(records) == len(rows), html_path.name
+    index, columns = header[0], header[1:]
+    wide = f"{columns[0]} sd" in records[0] if records and columns else False  # a paper table
+    compared = 0
+    for rec, (label, *cells) in zip(records, rows):
+        assert rec[index] == label
+        for col, shown in zip(columns, cells):
+            if wide:
+                numbers = re.findall(r"-?\d+\.\d+", shown.split("(n=")[0])
+                mean = f"{float(rec[col]):.2f}" if rec[col] else None
+                sd = f"{float(rec[col + ' sd']):.2f}" if rec[col + " sd"] else None
+                assert numbers == [x for x in (mean, sd) if x is not None], (html_path.name, label, col)
+            else:
+                assert same_value(shown, rec[col]), (html_path.name, label, col, shown, rec[col])
+            compared += 1
+    return compared
+
+
+def test_every_csv_export_has_the_values_of_its_html_table(tmp_path) -> None:
+    from analysis.report_tables import build_tables, stats_tables
+
+    tidy = fixed_table()
+    # a third seed for every method so that comparisons are testable (p-values, verdicts)
+    extra = tidy[tidy["seed"] == 1].copy()
+    extra["seed"] = 2
+    extra["value"] = extra["value"] + [0.001 * (i % 3) for i in range(len(extra))]
+    tidy = pd.concat([tidy, extra], ignore_index=True)
+    runs = runs_from_table(tidy, None)
+    views, n = stats_tables(tidy, tmp_path, tmp_path)
+    mains, per_bench, _ = build_tables(
+        tidy, summarize(tidy), runs, {"casia": ["ijbc", "lfw"]}, tmp_path, tmp_path
+    )
+    assert n > 0 and len(views) == 2 and mains and per_bench
+    compared = 0
+    for view in [*views, *mains, *per_bench]:
+        compared += assert_csv_has_html_values(
+            tmp_path / view["files"]["html"], tmp_path / view["files"]["csv"]
+        )
+    assert compared > 50
+    # "n/a" is a verdict word here, not pandas' default missing-value marker
+    comparisons = pd.read_csv(tmp_path / "comparisons.csv", keep_default_na=False, na_values=[""])
+    assert {"p_holm", "p_bh", "verdict", "verdict_bh", "mean_diff"} <= set(comparisons.columns)
+    assert not any(c.endswith(" sd") for c in comparisons.columns)
+    assert comparisons["p_holm"].notna().any() and set(comparisons["verdict"]) <= {
+        "win",
+        "loss",
+        "tie",
+        "n/a",
+    }
+    assert pd.api.types.is_float_dtype(comparisons["mean_diff"])
+    w = pd.read_csv(tmp_path / "wins.csv")
+    assert pd.api.types.is_integer_dtype(w["wins"]) and w["summary"].str.startswith("wins on").all()
+
+
+def test_every_csv_of_the_built_report_has_its_html_values(built) -> None:
+    """The same check over every table the report writes (the fixture tree: 3 seeds, 2 benchmarks)."""
+    tables = built / "tables"
+    htmls = sorted(tables.glob("*.html"))
+    assert len(htmls) >= 5
+    for html_path in htmls:
+        assert_csv_has_html_values(html_path, html_path.with_suffix(".csv"))

@@ -17,7 +17,8 @@ rule resolved_config:
 
 
 rule collect:
-    """All score JSONs and run metadata -> results/tables/scores.csv (one row per run x benchmark x metric)."""
+    """All score JSONs and run metadata -> results/tables/scores.csv (one row per run x benchmark x metric)
+    and results/tables/items.npz (per-item outcomes for the paired item bootstrap)."""
     input:
         scores=score_files(),
         runs=run_infos(),
@@ -28,10 +29,11 @@ rule collect:
             category="Tables",
             labels={"table": "tidy scores"},
         ),
+        outcomes="results/tables/items.npz",
     log:
         "results/logs/collect.log",
     localrule: True
     conda:
         "../envs/harness.yaml"
     shell:
-        "python -m analysis.collect --scores results/scores --runs results/runs --out {output.table} > {log} 2>&1"
+        "python -m analysis.collect --scores results/scores --runs results/runs --out {output.table} --items {output.outcomes} > {log} 2>&1"

@@ -5,6 +5,7 @@ rule report:
     """Render results/report/index.html (plus its tables/ and figures/) from the tidy table."""
     input:
         table="results/tables/scores.csv",
+        outcomes="results/tables/items.npz",
         config="results/tables/config.json",
         runs=run_infos(),
         data=report_data_inputs(),
@@ -28,5 +29,6 @@ rule report:
     conda:
         "../envs/harness.yaml"
     shell:
-        "python -m analysis.report --scores {input.table} --runs results/runs --data-dir results/data"
+        "python -m analysis.report --scores {input.table} --items {input.outcomes} --runs results/runs"
+        " --data-dir results/data"
         " --bench results/bench --config {input.config} --out {output.report} > {log} 2>&1"
