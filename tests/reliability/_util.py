@@ -326,7 +326,7 @@ def _check_file(path: Path) -> None:
     elif suffix == ".pt":
         import torch
 
-        torch.load(path, map_location="cpu", weights_only=False)
+        torch.load(path, map_location="cpu", weights_only=True)
     elif suffix == ".bin":
         with open(path, "rb") as handle:
             pickle.load(handle, encoding="bytes")

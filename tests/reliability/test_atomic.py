@@ -248,5 +248,5 @@ def test_killed_trainer_leaves_no_finished_looking_run(tmp_path):
     assert not (out / "run.json").exists() and not (out / "model.pt").exists()
     import torch
 
-    state = torch.load(out / "resume.pt", weights_only=False)  # the checkpoint is whole
+    state = torch.load(out / "resume.pt", weights_only=True)  # the checkpoint is whole
     assert state["step"] >= 1

@@ -177,7 +177,9 @@ def test_two_evaluations_sharing_one_embedding_cache(tmp_path):
         a, b = (json.loads((tmp_path / n / f"{bench}.json").read_text())["rows"] for n in ("a", "b"))
         assert a == b and a
     files = [p for p in cache.rglob("*.npz") if not p.name.startswith(".")]
-    assert len(files) == 2
+    # one embedding file per benchmark under the run's folder, one shared decoded input per benchmark
+    inputs = [p for p in files if p.parent == cache / "inputs"]
+    assert len(inputs) == 2 and len(files) == 4
     for path in files:
         with np.load(path, allow_pickle=False) as z:
             assert all(z[k].size > 0 for k in z.files)

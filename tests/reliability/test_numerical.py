@@ -82,7 +82,7 @@ def test_loss_turning_nan_after_step_k_stops_exactly_k_plus_max_nonfinite(tmp_pa
     # The last checkpoint holds the last good weights (non-finite steps are skipped, not applied).
     import torch
 
-    state = torch.load(out / "resume.pt", weights_only=False)
+    state = torch.load(out / "resume.pt", weights_only=True)
     assert all(torch.isfinite(v).all() for v in state["backbone"].values() if v.is_floating_point())
     assert all(torch.isfinite(v).all() for v in state["loss"].values() if v.is_floating_point())
 

@@ -64,7 +64,7 @@ def test_signal_stops_with_a_checkpoint_and_the_rerun_matches_an_uninterrupted_r
     assert proc.returncode != 0, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
     assert not (run / "model.pt").exists() and not (run / "run.json").exists()
-    saved = torch.load(run / "resume.pt", weights_only=False)
+    saved = torch.load(run / "resume.pt", weights_only=True)
     assert saved["step"] >= 6  # the step reached when signalled, not the last epoch end (4)
     again = start([*cmd, str(run)], tmp_path)
     assert again.wait(timeout=600) == 0, again.log_path.read_text()[-3000:]

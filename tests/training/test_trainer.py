@@ -92,7 +92,7 @@ def test_interrupted_run_resumes_to_identical_weights(make_config, tmp_path, mon
     with pytest.raises(_InterruptError):
         train(config, tmp_path / "resumed")
     monkeypatch.setattr(trainer_module, "save_checkpoint", real_save)
-    saved = torch.load(tmp_path / "resumed" / RESUME_NAME, weights_only=False)
+    saved = torch.load(tmp_path / "resumed" / RESUME_NAME, weights_only=True)
     assert saved["step"] == 5 and saved["step_in_epoch"] > 0  # mid-epoch
     assert not (tmp_path / "resumed" / "model.pt").exists()  # final outputs only at the end
     info = train(config, tmp_path / "resumed")
@@ -256,7 +256,7 @@ def test_sigterm_saves_a_checkpoint_after_the_current_step_and_stops(make_config
     with pytest.raises(TrainingInterruptedError, match="after step 3"):
         train(config, tmp_path)
     assert signal.getsignal(signal.SIGTERM) is before  # the trainer's handler is removed again
-    assert torch.load(tmp_path / RESUME_NAME, weights_only=False)["step"] == 3
+    assert torch.load(tmp_path / RESUME_NAME, weights_only=True)["step"] == 3
     assert not (tmp_path / "model.pt").exists()
     monkeypatch.setattr(Trainer, "_log", real_log)
     assert train(config, tmp_path)["steps"] == 6
