@@ -42,6 +42,7 @@ TIDY_COLUMNS = [
     "wall_time_s",
     "images_per_s",
     "status",
+    "external",  # run.json ``external: true``: a released checkpoint, a reference row, not a trained method
 ]
 TEXT_COLUMNS = (
     "run_id",
@@ -182,6 +183,7 @@ def normalise(table: pd.DataFrame) -> pd.DataFrame:
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
     for col in ("value", "n", "wall_time_s", "images_per_s"):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)
+    table["external"] = [v is True or str(v).lower() == "true" for v in table["external"]]
     return table
 
 
