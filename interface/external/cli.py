@@ -1,7 +1,8 @@
 """``python -m interface import``: a released backbone checkpoint as a run folder.
 
     python -m interface import --backbone iresnet50 --weights backbone.pth --out RUN_DIR \\
-        [--embedding-size D] [--input-size S] [--name LABEL] [--run-id ID] [--dataset NAME]
+        [--embedding-size D] [--input-size S] [--name LABEL] [--run-id ID] [--dataset NAME] \\
+        [--published-as TRAIN_SET LOSS]
 
 The file is loaded without running code, its keys are mapped onto the backbone (this project's
 own layout, which for the IResNets is arcface_torch's; arcface_torch's MobileFaceNet layout for
@@ -41,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="label of the model in the tables (default: the file's stem)")
     p.add_argument("--run-id", help="run id recorded in run.json (default: RUN_DIR's name)")
     p.add_argument("--dataset", help="dataset whose benchmarks score it (recorded for the tables)")
+    p.add_argument(
+        "--published-as",
+        nargs=2,
+        metavar=("TRAIN_SET", "LOSS"),
+        help="training set and loss under which published tables list the model, e.g. ms1mv3 arcface",
+    )
     return p
 
 
@@ -59,6 +66,7 @@ def main(argv: list[str]) -> int:
         label=args.name,
         run_id=args.run_id,
         dataset=args.dataset,
+        published_as=tuple(args.published_as) if args.published_as else None,
     )
     prov = info["provenance"]
     log.info(

@@ -213,6 +213,7 @@ def import_weights(
     label: str | None = None,
     run_id: str | None = None,
     dataset: str | None = None,
+    published_as: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """Import ``path`` as a ``backbone`` run into ``out``; returns the run.json written.
 
@@ -225,6 +226,9 @@ def import_weights(
         label: the model's name in the tables (default the file's stem).
         run_id: the run's id (default ``out``'s name); the evaluator's cache folder is named after it.
         dataset: the dataset whose benchmarks score it (recorded in ``tags`` for the tables).
+        published_as: ``(training set, loss)`` under which published tables list this model
+            (e.g. ``("ms1mv3", "arcface")``), recorded as run.json ``published_as`` so the
+            report can set its scores beside the published ones (:mod:`analysis.external`).
     """
     from interface.training.provenance import git_revision, library_versions
     from interface.untrusted import plain_name
@@ -236,6 +240,9 @@ def import_weights(
     if not label.strip() or not label.isprintable():
         raise InputError(f"--name {label!r}: expected a non-empty one-line label")
     run_id = plain_name(out.resolve().name if run_id is None else run_id, "--run-id")
+    for value in published_as or ():
+        if not value.strip() or not value.isprintable():
+            raise InputError(f"--published-as {value!r}: expected a training set and a loss name")
     mapped = map_checkpoint(path, backbone)
     dims, size = fit(mapped, backbone, path, embedding_size, input_size)
     model = build(mapped, backbone, path, dims, size)
@@ -269,5 +276,7 @@ def import_weights(
         },
         "tags": tags,
     }
+    if published_as is not None:
+        info["published_as"] = {"dataset": published_as[0], "loss": published_as[1]}
     write_run(out, model, info)
     return info

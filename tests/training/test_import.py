@@ -380,3 +380,20 @@ def test_existing_run_folder_is_not_overwritten(tmp_path, capsys):
     assert import_cli("--backbone", "tiny", "--weights", weights, "--out", tmp_path / "empty") == 0
     assert sorted(os.listdir(tmp_path / "empty")) == ["model.pt", "run.json"]
     assert sorted(os.listdir(tmp_path)) == ["empty", "run", "w.pt"]  # no temporary folder left
+
+
+def test_module_entry_point_refuses_code_in_one_line(tmp_path):
+    """Through ``python -m interface import`` (the dispatcher): one line, exit 2, the payload never runs."""
+    import subprocess
+    import sys
+
+    weights = _write(tmp_path / "evil.pt", {"fc.weight": _Payload()})
+    cmd = [sys.executable, "-m", "interface", "import", "--backbone", "tiny", "--weights", str(weights)]
+    result = subprocess.run(
+        [*cmd, "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2 and "imported-code-ran" not in result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {weights}: weights file not loaded: refused posix.system (it may hold only tensors and plain values)"
+    ]
+    assert not (tmp_path / "run").exists()

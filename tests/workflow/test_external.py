@@ -40,8 +40,10 @@ def test_entry_becomes_a_run_both_grammars_parse(tmp_path):
         0,
     )
     assert parse_run_id(RUN_ID)["setting"] == analysis_parse_run_id(RUN_ID)["setting"] == "label=tiny-ref"
-    args = import_args(run, _config(tmp_path, input_size=32))
+    config = _config(tmp_path, input_size=32, published={"dataset": "ms1mv3", "loss": "arcface"})
+    args = import_args(run, config)
     assert args[args.index("--run-id") + 1] == RUN_ID and args[args.index("--input-size") + 1] == "32"
+    assert args[args.index("--published-as") + 1 :][:2] == ["ms1mv3", "arcface"]
 
 
 @pytest.mark.parametrize(

@@ -70,4 +70,6 @@ def import_args(run: Run, config: dict[str, Any]) -> list[str]:
     for key in ("embedding_size", "input_size"):
         if key in entry:
             args += [f"--{key.replace('_', '-')}", str(entry[key])]
+    if "published" in entry:
+        args += ["--published-as", entry["published"]["dataset"], entry["published"]["loss"]]
     return args
