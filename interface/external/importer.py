@@ -131,6 +131,8 @@ def map_checkpoint(path: Path, backbone: str) -> Mapped:
     model_keys = list(_skeleton(backbone, 512, 112))
     layout, prefix, mapping = map_keys(raw, backbone, model_keys, path)
     state = {mapping[k]: v for k, v in raw.items()}
+    if layout.convert is not None:
+        state = layout.convert(state)
     return Mapped(state, {v: k for k, v in mapping.items()}, layout.name, prefix, wrapper)
 
 

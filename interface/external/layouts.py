@@ -13,6 +13,10 @@ Known layouts:
   ConvBlock / DepthWise / Residual modules, ``conv_sep``, ``features`` = the GDC head). Its
   ``scale=1`` model is this project's ``mobilefacenet``, its released ``mbf`` (``scale=2``) this
   project's ``mbf``; the module tree differs only in names (one flat list of bottlenecks here).
+- ``adaface.ir``: AdaFace's IR (``input_layer``, ``body.<n>`` units of ``res_layer`` /
+  ``shortcut_layer``, ``output_layer``) onto ``adaface_ir18/50/101``. AdaFace feeds BGR images;
+  the evaluator feeds RGB, so the stem conv's input channels are reversed (the same function of
+  the face, sums in another order).
 """
 
 from __future__ import annotations
@@ -21,17 +25,21 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import torch
+
 #: ``Rename(keys) -> {foreign key: project key}``, or None when the keys are not this layout.
 Rename = Callable[[list[str]], "dict[str, str] | None"]
 
 
 @dataclass(frozen=True)
 class Layout:
-    """One key layout: a name for provenance, the backbones it fits, and its renaming."""
+    """One key layout: a name for provenance, the backbones it fits, its renaming, and a change
+    of the renamed tensors (by project key) that makes the model compute the same function."""
 
     name: str
     backbones: tuple[str, ...]
     rename: Rename
+    convert: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None
 
 
 def _identity(keys: list[str]) -> dict[str, str]:
@@ -97,10 +105,59 @@ def _mobilefacenet(keys: list[str]) -> dict[str, str] | None:
     return mapping
 
 
+# AdaFace IR: res_layer = (BN, conv, BN, PReLU, conv, BN), shortcut_layer = (1x1 conv, BN) where
+# the width changes; output_layer = (BN2d, Dropout, Flatten, Linear, BN1d without affine).
+_RES = ("bn1", "conv1", "bn2", "prelu", "conv2", "bn3")
+_ADA_UNIT = re.compile(r"body\.(\d+)\.(res_layer|shortcut_layer)\.(\d+)\.([A-Za-z_]+)")
+_ADA_FIXED = {"input_layer.0": "conv1", "input_layer.1": "bn1", "input_layer.2": "prelu"}
+_ADA_FIXED |= {"output_layer.0": "bn2", "output_layer.3": "fc", "output_layer.4": "features"}
+
+
+def _adaface(keys: list[str]) -> dict[str, str] | None:
+    """AdaFace IR keys onto ``layer<s>.<i>``: a stage starts at unit 0 and at every unit with a
+    conv shortcut (the width changes there; the first stage's strided unit subsamples)."""
+    units = {int(m.group(1)) for k in keys if (m := _ADA_UNIT.fullmatch(k))}
+    if not units:
+        return None
+    starts = [0] + sorted(
+        {int(m.group(1)) for k in keys if (m := _ADA_UNIT.fullmatch(k)) and m.group(2) == "shortcut_layer"}
+        - {0}
+    )
+    mapping: dict[str, str] = {}
+    for key in keys:
+        module, _, param = key.rpartition(".")
+        if module in _ADA_FIXED:
+            mapping[key] = f"{_ADA_FIXED[module]}.{param}"
+        elif match := _ADA_UNIT.fullmatch(key):
+            unit, part, index = int(match.group(1)), match.group(2), int(match.group(3))
+            stage = max(i for i, start in enumerate(starts) if start <= unit)
+            where = f"layer{stage + 1}.{unit - starts[stage]}"
+            if part == "res_layer":
+                if index >= len(_RES):
+                    return None
+                mapping[key] = f"{where}.{_RES[index]}.{param}"
+            else:
+                mapping[key] = f"{where}.downsample.{index}.{param}"
+        else:
+            return None
+    return mapping
+
+
+def _bgr_stem(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Reverse the stem conv's input channels: a BGR-trained model then reads RGB faces.
+
+    A stem of another shape is left alone for the shape check to name.
+    """
+    stem = state["conv1.weight"]
+    return {**state, "conv1.weight": stem.flip(1)} if stem.dim() == 4 and stem.shape[1] == 3 else state
+
+
 _IRESNETS = tuple(f"iresnet{depth}" for depth in (18, 34, 50, 100, 200))
+_ADAFACE = ("adaface_ir18", "adaface_ir50", "adaface_ir101")
 LAYOUTS: tuple[Layout, ...] = (
-    Layout("interface", (*_IRESNETS, "mobilefacenet", "mbf", "tiny"), _identity),
+    Layout("interface", (*_IRESNETS, *_ADAFACE, "mobilefacenet", "mbf", "tiny"), _identity),
     Layout("arcface_torch.mobilefacenet", ("mobilefacenet", "mbf"), _mobilefacenet),
+    Layout("adaface.ir", _ADAFACE, _adaface, _bgr_stem),
 )
 
 

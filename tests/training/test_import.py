@@ -397,3 +397,80 @@ def test_module_entry_point_refuses_code_in_one_line(tmp_path):
         f"error: {weights}: weights file not loaded: refused posix.system (it may hold only tensors and plain values)"
     ]
     assert not (tmp_path / "run").exists()
+
+
+# ---- AdaFace's IR tree: input_layer, body of units (res_layer, shortcut_layer), output_layer ----
+
+
+class BasicBlockIR(nn.Module):  # shortcut MaxPool2d(1, s) at equal width, else [1x1 conv, BN]
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        if cin == cout:
+            self.shortcut_layer = nn.MaxPool2d(1, stride)
+        else:
+            self.shortcut_layer = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+            )
+        self.res_layer = nn.Sequential(
+            nn.BatchNorm2d(cin),
+            nn.Conv2d(cin, cout, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.PReLU(cout),
+            nn.Conv2d(cout, cout, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        )
+
+    def forward(self, x):
+        return self.res_layer(x) + self.shortcut_layer(x)
+
+
+class AdaFaceIR(nn.Module):
+    """AdaFace's IR: BGR input; returns (unit embedding, norm)."""
+
+    def __init__(self, blocks, side=7):
+        super().__init__()
+        self.input_layer = nn.Sequential(
+            nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.PReLU(64)
+        )
+        units, cin = [], 64
+        for width, count in zip((64, 128, 256, 512), blocks):
+            units += [BasicBlockIR(cin, width, 2)] + [BasicBlockIR(width, width, 1) for _ in range(count - 1)]
+            cin = width
+        self.body = nn.Sequential(*units)
+        self.output_layer = nn.Sequential(
+            nn.BatchNorm2d(512),
+            nn.Dropout(0.4),
+            nn.Flatten(),
+            nn.Linear(512 * side * side, 512),
+            nn.BatchNorm1d(512, affine=False),
+        )
+
+    def forward(self, x):
+        out = self.output_layer(self.body(self.input_layer(x)))
+        norm = torch.norm(out, 2, 1, True)
+        return out / norm, norm
+
+
+def test_adaface_ir18_same_function_of_rgb_faces(tmp_path):
+    foreign = randomise(AdaFaceIR((2, 2, 2, 2), side=2))
+    torch.save(foreign.state_dict(), tmp_path / "adaface.pth")
+    argv = ["--backbone", "adaface_ir18", "--weights", tmp_path / "adaface.pth", "--out", tmp_path / "ada"]
+    assert import_cli(*argv) == 0
+    model, info = loaded(tmp_path / "ada")
+    assert (info["provenance"]["layout"], info["input_size"]) == ("adaface.ir", 32)
+    rgb = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        ours = torch.nn.functional.normalize(model(rgb), dim=1)
+        theirs, _ = foreign(rgb.flip(1))  # AdaFace reads BGR
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(ours, foreign(rgb)[0], atol=1e-3)  # the channel order matters
+
+
+@pytest.mark.parametrize("name,blocks", [("adaface_ir50", (3, 4, 14, 3)), ("adaface_ir101", (3, 13, 30, 3))])
+def test_adaface_ir_keys_and_shapes(name, blocks):
+    with torch.device("meta"):
+        foreign = AdaFaceIR(blocks).state_dict()
+    ours = _skeleton(name, 512, 112)
+    layout, _, mapping = map_keys(foreign, name, list(ours), Path("adaface.ckpt"))
+    assert layout.name == "adaface.ir" and sorted(mapping.values()) == sorted(ours)
+    assert all(foreign[k].shape == ours[v] for k, v in mapping.items())
