@@ -28,8 +28,12 @@ from interface.external.layouts import Layout, layouts_for, strip_prefix
 from interface.limits import RUN_RANGES, check
 from interface.untrusted import load_tensors
 
-#: keys under which trainers commonly wrap a backbone's state_dict (Lightning, some zoos).
-WRAPPER_KEYS = ("state_dict", "model", "backbone")
+#: keys under which trainers wrap a backbone's state_dict (Lightning, arcface_torch's
+#: checkpoint_gpu_<rank>.pt, some zoos).
+WRAPPER_KEYS = ("state_dict", "state_dict_backbone", "model", "backbone")
+#: a training module's state_dict (AdaFace's Lightning .ckpt): the backbone under ``model.``, the
+#: margin head's class centres under ``head.``: not part of the backbone, dropped and recorded.
+TRAINING_PARTS = ("model.", "head.")
 #: input sides tried, in order, when ``input_size`` is not given (112 first: every zoo's default).
 INPUT_SIZES = (112, *range(16, 449, 16))
 #: the loss name and setting key under which the tables show an imported model.
@@ -45,6 +49,7 @@ class Mapped:
     layout: str
     prefix: str
     wrapper: str | None
+    dropped: list[str]
 
 
 def sha256(path: Path) -> str:
@@ -128,12 +133,17 @@ def map_checkpoint(path: Path, backbone: str) -> Mapped:
     if not path.is_file():
         raise InputError(f"{path}: weights file not found")
     raw, wrapper = _tensor_dict(load_tensors(path, "weights file"), path)
+    backbone_part, head = TRAINING_PARTS
+    dropped: list[str] = []
+    if any(k.startswith(backbone_part) for k in raw) and all(k.startswith(TRAINING_PARTS) for k in raw):
+        dropped = [k for k in raw if k.startswith(head)]
+        raw = {k: v for k, v in raw.items() if k.startswith(backbone_part)}
     model_keys = list(_skeleton(backbone, 512, 112))
     layout, prefix, mapping = map_keys(raw, backbone, model_keys, path)
     state = {mapping[k]: v for k, v in raw.items()}
     if layout.convert is not None:
         state = layout.convert(state)
-    return Mapped(state, {v: k for k, v in mapping.items()}, layout.name, prefix, wrapper)
+    return Mapped(state, {v: k for k, v in mapping.items()}, layout.name, prefix, wrapper, dropped)
 
 
 def fit(
@@ -220,8 +230,9 @@ def import_weights(
     """Import ``path`` as a ``backbone`` run into ``out``; returns the run.json written.
 
     Args:
-        path: the checkpoint (a state_dict, possibly wrapped under one of :data:`WRAPPER_KEYS`,
-            possibly with a ``module.`` prefix on every key).
+        path: the checkpoint: a state_dict, possibly wrapped under one of :data:`WRAPPER_KEYS`,
+            possibly with a ``module.``/``model.`` prefix on every key, possibly a training
+            module's (:data:`TRAINING_PARTS`: the ``head.`` keys are dropped and recorded).
         backbone: a registered backbone name.
         out: the run folder to create (absent, or an empty folder).
         embedding_size, input_size: checked against the weights when given, else read off them.
@@ -270,6 +281,7 @@ def import_weights(
             "layout": mapped.layout,
             "prefix_stripped": mapped.prefix,
             "wrapper_key": mapped.wrapper,
+            "dropped_keys": mapped.dropped,
             "tensors": len(mapped.state),
             "label": label,
             "imported_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

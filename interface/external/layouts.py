@@ -170,8 +170,11 @@ def layouts_for(backbone: str) -> list[Layout]:
     return fitting or [LAYOUTS[0]]
 
 
-def strip_prefix(keys: Iterable[str], prefix: str = "module.") -> str:
-    """``prefix`` when every key starts with it (a state_dict saved from a DataParallel/DDP
-    wrapper), else ""."""
+#: prefixes a wrapper puts on every key: DataParallel/DDP (``module.``), a training module (``model.``).
+PREFIXES = ("module.", "model.")
+
+
+def strip_prefix(keys: Iterable[str]) -> str:
+    """The first of :data:`PREFIXES` that every key starts with, else ""."""
     keys = list(keys)
-    return prefix if keys and all(key.startswith(prefix) for key in keys) else ""
+    return next((p for p in PREFIXES if keys and all(key.startswith(p) for key in keys)), "")

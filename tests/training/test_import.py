@@ -453,11 +453,19 @@ class AdaFaceIR(nn.Module):
 
 def test_adaface_ir18_same_function_of_rgb_faces(tmp_path):
     foreign = randomise(AdaFaceIR((2, 2, 2, 2), side=2))
-    torch.save(foreign.state_dict(), tmp_path / "adaface.pth")
+    # as AdaFace's Lightning checkpoint holds it: backbone under model., class centres under head.
+    state = {f"model.{k}": v for k, v in foreign.state_dict().items()} | {"head.kernel": torch.randn(512, 10)}
+    torch.save({"epoch": 3, "state_dict": state}, tmp_path / "adaface.pth")
     argv = ["--backbone", "adaface_ir18", "--weights", tmp_path / "adaface.pth", "--out", tmp_path / "ada"]
     assert import_cli(*argv) == 0
     model, info = loaded(tmp_path / "ada")
-    assert (info["provenance"]["layout"], info["input_size"]) == ("adaface.ir", 32)
+    prov = info["provenance"]
+    assert (prov["layout"], prov["prefix_stripped"], prov["wrapper_key"]) == (
+        "adaface.ir",
+        "model.",
+        "state_dict",
+    )
+    assert (prov["dropped_keys"], info["input_size"]) == (["head.kernel"], 32)
     rgb = torch.randn(3, 3, 32, 32)
     with torch.no_grad():
         ours = torch.nn.functional.normalize(model(rgb), dim=1)
