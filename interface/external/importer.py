@@ -35,7 +35,7 @@ WRAPPER_KEYS = ("state_dict", "state_dict_backbone", "model", "backbone")
 #: margin head's class centres under ``head.``: not part of the backbone, dropped and recorded.
 TRAINING_PARTS = ("model.", "head.")
 #: input sides tried, in order, when ``input_size`` is not given (112 first: every zoo's default).
-INPUT_SIZES = (112, *range(16, 449, 16))
+INPUT_SIZES = (112, *(side for side in range(16, 449, 16) if side != 112))
 #: the loss name and setting key under which the tables show an imported model.
 EXTERNAL_LOSS, SETTING_KEY = "external", "label"
 
