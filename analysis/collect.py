@@ -53,9 +53,10 @@ TIDY_COLUMNS = [
     "status",
     "resolved",
     "n_events",
+    "external",  # run.json ``external: true``: a released checkpoint, a reference row, not a trained method
 ]
 # Columns added after the first tidy tables were written: read_tidy fills them when absent.
-OPTIONAL_COLUMNS = ("resolved", "n_events")
+OPTIONAL_COLUMNS = ("resolved", "n_events", "external")
 TEXT_COLUMNS = (
     "run_id",
     "dataset",
@@ -260,6 +261,7 @@ def normalise(table: pd.DataFrame) -> pd.DataFrame:
         not (v is False or str(v).strip().lower() in ("false", "0")) for v in table["resolved"]
     ]
     table["resolved"] = table["resolved"].astype(bool)
+    table["external"] = [v is True or str(v).lower() == "true" for v in table["external"]]
     return table
 
 

@@ -30,6 +30,7 @@ import pandas as pd
 from analysis.cached import cached_extras
 from analysis.collect import read_items, read_tidy, write_csv
 from analysis.environment import environment
+from analysis.external import as_published, trained_only
 from analysis.figures import significance
 from analysis.figures.common import Figure
 from analysis.figures.geometry import geometry_specs, spec_method
@@ -297,8 +298,10 @@ def build_report(
     summary = summarize(table)
     write_csv(summary, tables_dir / "summary.csv")
     mains, per_bench, missing_cells = build_tables(table, summary, runs, benchmarks, tables_dir, out)
-    stat_views, n_comparisons = stats_tables(table, tables_dir, out, items)
-    statistics = statistics_views(table, items, tables_dir, figures_dir, out)
+    # external models (released checkpoints) are reference rows: never in the trained methods' statistics
+    trained = trained_only(table)
+    stat_views, n_comparisons = stats_tables(trained, tables_dir, out, items)
+    statistics = statistics_views(trained, items, tables_dir, figures_dir, out)
     bench = read_json_dir(bench_dir)
     extras = cached_extras(cache_dir, config, {r.run_id: r.dataset for r in runs}, data_dir)
     for key, saved in score_extras(score_jsons).items():  # keys the evaluator saved itself win
@@ -330,7 +333,7 @@ def build_report(
         "stats": stat_views,
         "n_comparisons": n_comparisons,
         "statistics": statistics,
-        "anchors": anchors_view(summary, tables_dir, out),
+        "anchors": anchors_view(as_published(summary, runs_dir), tables_dir, out),
         "missing": missing_report(table, runs, benchmarks),
         "missing_cells": missing_cells,
         "problems": problems,

@@ -92,7 +92,7 @@ def as_float(value: Any) -> float:
 
 
 def run_metadata(run_id: str, run_dir: Path | None) -> dict[str, Any]:
-    """Identity fields plus ``wall_time_s``, ``images_per_s`` and ``run_status`` for one run.
+    """Identity fields plus ``wall_time_s``, ``images_per_s``, ``external`` and ``run_status`` for one run.
 
     ``run_status`` is ``"ok"``, ``"no run.json"`` (training did not finish) or ``"bad run.json: ..."``.
     """
@@ -100,7 +100,7 @@ def run_metadata(run_id: str, run_dir: Path | None) -> dict[str, Any]:
         meta: dict[str, Any] = parse_run_id(run_id)
     except InputError:
         meta = dict.fromkeys(RUN_ID_FIELDS, "")
-    meta.update(wall_time_s=math.nan, images_per_s=math.nan, run_status="no run.json")
+    meta.update(wall_time_s=math.nan, images_per_s=math.nan, external=False, run_status="no run.json")
     if run_dir is None:
         return meta
     try:
@@ -122,6 +122,7 @@ def run_metadata(run_id: str, run_dir: Path | None) -> dict[str, Any]:
             meta[field] = value
     meta["wall_time_s"] = as_float(find_key(info, WALL_TIME_KEYS))
     meta["images_per_s"] = as_float(find_key(info, IMAGES_PER_S_KEYS))
+    meta["external"] = info.get("external") is True  # written by ``python -m interface import``
     meta["run_status"] = "ok"
     return meta
 

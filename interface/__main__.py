@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pack": ("interface.data.pack", "pack a folder of identity sub-folders into an InsightFace RecordIO set"),
     "train": ("interface.training.cli", "train one run from a RUN.yaml into RUN_DIR (resumes)"),
     "evaluate": ("interface.evaluation.cli", "score one trained run on one benchmark"),
+    "import": ("interface.external.cli", "make a run folder from a released backbone checkpoint"),
     "bench": ("interface.bench.cli", "run the project's benchmarks and write JSON under results/bench/"),
 }
 

@@ -34,7 +34,7 @@ def _conv3x3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
 class IBasicBlock(nn.Module):
     """Pre-activation-style residual block: BN, 3x3 conv, BN, PReLU, 3x3 conv (stride), BN, + skip."""
 
-    def __init__(self, cin: int, cout: int, stride: int) -> None:
+    def __init__(self, cin: int, cout: int, stride: int, subsample_shortcut: bool = False) -> None:
         super().__init__()
         self.bn1 = nn.BatchNorm2d(cin, eps=BN_EPS)
         self.conv1 = _conv3x3(cin, cout)
@@ -43,7 +43,11 @@ class IBasicBlock(nn.Module):
         self.conv2 = _conv3x3(cout, cout, stride)
         self.bn3 = nn.BatchNorm2d(cout, eps=BN_EPS)
         self.downsample: nn.Module | None = None
-        if stride != 1 or cin != cout:
+        if subsample_shortcut and cin == cout and stride != 1:
+            # AdaFace's IR: an equal-width strided block skips through MaxPool2d(1, stride), i.e.
+            # keeps every stride-th pixel, instead of a 1x1 conv + BN (no parameters)
+            self.downsample = nn.MaxPool2d(1, stride)
+        elif stride != 1 or cin != cout:
             self.downsample = nn.Sequential(
                 nn.Conv2d(cin, cout, kernel_size=1, stride=stride, bias=False),
                 nn.BatchNorm2d(cout, eps=BN_EPS),
@@ -63,10 +67,18 @@ class IResNet(nn.Module):
         input_size: input side S in pixels (multiple of 16); the FC sees 512 x (S/16)^2 inputs,
             i.e. 512 x 7 x 7 at the standard 112 x 112.
         dropout: dropout probability before the FC, in [0, 1) (0 in the InterFace recipe).
+        adaface: AdaFace's IR variant (Kim et al., CVPR 2022, ``mk-minchul/AdaFace`` ``net.py``):
+            the first stage's strided block skips by subsampling (no downsample conv) and the
+            final BatchNorm1d has no affine weight and bias. Same key names as the IResNet.
     """
 
     def __init__(
-        self, blocks: tuple[int, ...], embedding_size: int = 512, input_size: int = 112, dropout: float = 0.0
+        self,
+        blocks: tuple[int, ...],
+        embedding_size: int = 512,
+        input_size: int = 112,
+        dropout: float = 0.0,
+        adaface: bool = False,
     ) -> None:
         super().__init__()
         self.conv1 = _conv3x3(3, STAGE_WIDTHS[0])
@@ -74,7 +86,7 @@ class IResNet(nn.Module):
         self.prelu = nn.PReLU(STAGE_WIDTHS[0])
         cin = STAGE_WIDTHS[0]
         for index, (width, count) in enumerate(zip(STAGE_WIDTHS, blocks, strict=True), start=1):
-            stage = [IBasicBlock(cin, width, stride=2)] + [
+            stage = [IBasicBlock(cin, width, stride=2, subsample_shortcut=adaface)] + [
                 IBasicBlock(width, width, 1) for _ in range(count - 1)
             ]
             setattr(self, f"layer{index}", nn.Sequential(*stage))
@@ -83,10 +95,11 @@ class IResNet(nn.Module):
         self.dropout = nn.Dropout(p=dropout)
         side = input_size // 16
         self.fc = nn.Linear(cin * side * side, embedding_size)
-        self.features = nn.BatchNorm1d(embedding_size, eps=BN_EPS)
+        self.features = nn.BatchNorm1d(embedding_size, eps=BN_EPS, affine=not adaface)
         _init_weights(self)
-        nn.init.constant_(self.features.weight, 1.0)
-        self.features.weight.requires_grad = False
+        if not adaface:
+            nn.init.constant_(self.features.weight, 1.0)
+            self.features.weight.requires_grad = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.prelu(self.bn1(self.conv1(x)))
@@ -100,7 +113,7 @@ def _init_weights(model: nn.Module) -> None:
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.normal_(module.weight, 0.0, 0.1)
-        elif isinstance(module, (nn.BatchNorm2d, nn.BatchNorm1d)):
+        elif isinstance(module, (nn.BatchNorm2d, nn.BatchNorm1d)) and module.affine:
             nn.init.constant_(module.weight, 1.0)
             nn.init.constant_(module.bias, 0.0)
 
@@ -115,3 +128,16 @@ def _register(depth: int) -> None:
 
 for _depth in DEPTHS:
     _register(_depth)
+
+
+def _register_adaface(depth: int, name: str) -> None:
+    @register_backbone(name)
+    def build(embedding_size: int, input_size: int) -> IResNet:
+        return IResNet(DEPTHS[depth], embedding_size=embedding_size, input_size=input_size, adaface=True)
+
+    build.__doc__ = f"AdaFace's IR-{name.removeprefix('adaface_ir')}: stages {DEPTHS[depth]}."
+
+
+#: AdaFace's released IRs (its IR-101 has the stages of IResNet-100).
+for _depth, _name in ((18, "adaface_ir18"), (50, "adaface_ir50"), (100, "adaface_ir101")):
+    _register_adaface(_depth, _name)

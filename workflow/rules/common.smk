@@ -14,6 +14,7 @@ sys.path[:0] = [str(HARNESS_ROOT / "workflow" / "scripts"), str(HARNESS_ROOT)]
 
 import wfconfig  # noqa: E402
 import wfdatasets  # noqa: E402
+import wfexternal  # noqa: E402
 import wfruns  # noqa: E402
 from interface.bench.cli import BENCHMARKS as BENCH_NAMES  # noqa: E402
 from interface.errors import InputError  # noqa: E402
@@ -38,7 +39,8 @@ CONFIG, SCHEMA = wfconfig.load_config(config, Path.cwd())
 config.update(CONFIG)
 RUNS = wfruns.expand_matrix(CONFIG, SCHEMA)
 EXTRA_RUNS = wfruns.extra_runs(CONFIG, RUNS)
-ALL_RUNS = {**RUNS, **EXTRA_RUNS}
+EXTERNAL_RUNS = wfexternal.external_runs(CONFIG, {**RUNS, **EXTRA_RUNS}, Path.cwd())
+ALL_RUNS = {**RUNS, **EXTRA_RUNS, **EXTERNAL_RUNS}
 wfruns.check_datasets(CONFIG, ALL_RUNS)
 
 USED_DATASETS = sorted({run.dataset for run in ALL_RUNS.values()})

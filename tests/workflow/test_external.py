@@ -1,0 +1,98 @@
+"""``external_models``: released checkpoints join the workflow as runs, checked at parse time."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+import yaml
+from conftest import REPO, job_counts, smoke_config, snakemake
+from wfexternal import external_runs, import_args
+from wfmatrix import parse_run_id
+
+from analysis.runinfo import parse_run_id as analysis_parse_run_id
+from interface.backbones import build_backbone
+from interface.errors import InputError
+
+RUN_ID = "synth-smoke__tiny__external__label=tiny-ref__s0"
+
+
+def _config(tmp_path, **entry):
+    config = smoke_config()
+    config.setdefault("paths", {})
+    config["external_models"] = {
+        "tiny-ref": {"backbone": "tiny", "weights": "tiny.pth", "dataset": "synth-smoke", **entry}
+    }
+    return config
+
+
+def test_entry_becomes_a_run_both_grammars_parse(tmp_path):
+    (tmp_path / "tiny.pth").write_bytes(b"")
+    runs = external_runs(_config(tmp_path, input_size=32), {}, tmp_path)
+    assert list(runs) == [RUN_ID]
+    run = runs[RUN_ID]
+    assert (run.dataset, run.backbone, run.loss, run.setting, run.seed) == (
+        "synth-smoke",
+        "tiny",
+        "external",
+        "label=tiny-ref",
+        0,
+    )
+    assert parse_run_id(RUN_ID)["setting"] == analysis_parse_run_id(RUN_ID)["setting"] == "label=tiny-ref"
+    config = _config(tmp_path, input_size=32, published={"dataset": "ms1mv3", "loss": "arcface"})
+    args = import_args(run, config)
+    assert args[args.index("--run-id") + 1] == RUN_ID and args[args.index("--input-size") + 1] == "32"
+    assert args[args.index("--published-as") + 1 :][:2] == ["ms1mv3", "arcface"]
+
+
+@pytest.mark.parametrize(
+    "entry,expected",
+    [
+        (
+            {"backbone": "resnet9000"},
+            "config key external_models.tiny-ref.backbone: 'resnet9000' is not a registered backbone",
+        ),
+        ({"dataset": "nowhere"}, "config key external_models.tiny-ref.dataset: 'nowhere' is not in datasets"),
+        ({"weights": "absent.pth"}, "config key external_models.tiny-ref.weights:"),
+        (
+            {"weights": "{zoo}/r50.pth"},
+            "config key external_models.tiny-ref.weights: refers to {zoo} but paths.zoo is not defined",
+        ),
+        ({"input_size": 40}, "config key external_models.tiny-ref.input_size: value 40"),
+    ],
+)
+def test_bad_entries_name_the_key(tmp_path, entry, expected):
+    (tmp_path / "tiny.pth").write_bytes(b"")
+    with pytest.raises(InputError, match="^" + re.escape(expected)):
+        external_runs(_config(tmp_path, **entry), {}, tmp_path)
+
+
+def test_run_id_clash_is_refused(tmp_path):
+    (tmp_path / "tiny.pth").write_bytes(b"")
+    taken = external_runs(_config(tmp_path), {}, tmp_path)
+    with pytest.raises(InputError, match=f"run {RUN_ID} is also declared by external_models.tiny-ref"):
+        external_runs(_config(tmp_path), taken, tmp_path)
+
+
+@pytest.mark.slow
+def test_dry_run_imports_and_evaluates_the_external_model(tmp_path):
+    torch.save(build_backbone("tiny", embedding_size=32, input_size=32).state_dict(), tmp_path / "tiny.pth")
+    extra = {
+        "external_models": {"tiny-ref": {"backbone": "tiny", "weights": "tiny.pth", "dataset": "synth-smoke"}}
+    }
+    (tmp_path / "ext.yaml").write_text(yaml.safe_dump(extra))
+    configs = [str(REPO / "workflow" / "configs" / "smoke.yaml"), str(tmp_path / "ext.yaml")]
+    result = snakemake(tmp_path, "-n", "-p", "--configfile", *configs)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    counts = job_counts(out)
+    assert counts["import_external"] == 1 and counts["evaluate_synth_smoke"] == 3 and counts["train"] == 2
+    assert f"python -m interface import --weights tiny.pth --out results/runs/{RUN_ID}" in out
+    assert not (tmp_path / "results").exists()
+    # a schema-level error (label outside the run-id grammar) stops before any job
+    extra["external_models"] = {"Tiny_Ref": extra["external_models"]["tiny-ref"]}
+    (tmp_path / "ext.yaml").write_text(yaml.safe_dump(extra))
+    result = snakemake(tmp_path, "-n", "--configfile", *configs)
+    assert result.returncode != 0 and "external_models" in result.stdout + result.stderr
+    assert "Tiny_Ref" in result.stdout + result.stderr
