@@ -21,7 +21,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 import torch
@@ -170,48 +172,100 @@ class ShardedHead(nn.Module):
         keep = max(keep, int((priority == 2.0).sum()))
         return priority.topk(keep).indices.sort().values.to(self.weight.device)
 
-    def attach_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
-        """Make ``optimizer`` step only the rows drawn by the last forward (Partial FC): before the
-        step the class parameters and their per-row state are narrowed to those rows, afterwards
-        written back, so undrawn rows and their state stay untouched. No-op at sample_rate 1."""
-        if self.sample_rate >= 1.0:
+    def class_parameters(self) -> list[nn.Parameter]:
+        """This shard's class parameters (``weight``, softmax's ``bias``), in that order."""
+        return [p for p in (getattr(self, "weight", None), getattr(self, "bias", None)) if p is not None]
+
+    @contextlib.contextmanager
+    def drawn_rows_only(self, state_of: Callable[[nn.Parameter], MutableMapping[str, Any]]) -> Iterator[None]:
+        """Run an optimiser step inside this block and only the rows drawn by the last forward move.
+
+        The class parameters, their gradients and every per-row state tensor (``state_of(p)``:
+        the optimiser's state mapping of parameter p, e.g. momentum) are narrowed to the drawn
+        rows for the block and written back after it; undrawn rows and their state stay untouched
+        (state first created inside the block is zero on undrawn rows). No-op at sample_rate 1.
+        """
+        index = self.last_index
+        if index is None:
+            yield
             return
-        params = [p for p in (getattr(self, "weight", None), getattr(self, "bias", None)) if p is not None]
-        saved: list[tuple[nn.Parameter, Tensor, dict[str, Tensor]]] = []
-
-        def narrow(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-            index = self.last_index
-            if index is None:
-                return
-            for p in params:
-                full, state = p.data, opt.state.get(p, {})
-                rowwise = {k: v for k, v in state.items() if isinstance(v, Tensor) and v.shape == full.shape}
-                saved.append((p, full, rowwise))
-                p.data = full[index]
-                if p.grad is not None:
-                    p.grad = p.grad[index]
-                for k, v in rowwise.items():
-                    state[k] = v[index]
-
-        def widen(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-            index = self.last_index
-            while saved:
-                p, full, rowwise = saved.pop()
+        saved = []
+        for p in self.class_parameters():
+            full, state = p.data, state_of(p)
+            rowwise = {k: v for k, v in state.items() if isinstance(v, Tensor) and v.shape == full.shape}
+            saved.append((p, full, state, rowwise))
+            p.data = full[index]
+            if p.grad is not None:
+                p.grad = p.grad[index]
+            for k, v in rowwise.items():
+                state[k] = v[index]
+        try:
+            yield
+        finally:
+            for p, full, state, rowwise in saved:
                 full[index] = p.data
-                state = opt.state.get(p, {})
-                for k, v in rowwise.items():
-                    v[index] = state[k]
-                    state[k] = v
-                for k, v in list(state.items()):  # state created by this very step: widen with zeros
-                    if isinstance(v, Tensor) and v.shape == p.data.shape and k not in rowwise:
-                        wide = torch.zeros_like(full)
+                for k, v in list(state.items()):
+                    if isinstance(v, Tensor) and v.shape == p.data.shape:
+                        wide = rowwise.get(k, torch.zeros_like(full))
                         wide[index] = v
                         state[k] = wide
                 p.grad = None  # narrowed; the next backward fills a full-size one
                 p.data = full
 
+    def attach_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        """Register step hooks on a torch optimiser so that each step runs inside
+        :meth:`drawn_rows_only` (Partial FC). No-op at sample_rate 1."""
+        if self.sample_rate >= 1.0:
+            return
+        active: list[contextlib.AbstractContextManager[None]] = []
+
+        def narrow(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+            active.append(self.drawn_rows_only(lambda p: opt.state[p]))
+            active[-1].__enter__()
+
+        def widen(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+            active.pop().__exit__(None, None, None)
+
         optimizer.register_step_pre_hook(narrow)
         optimizer.register_step_post_hook(widen)
+
+    # ------------------------------------------------------------------ checkpoints
+    def gather_rows(self, shard: Tensor) -> Tensor:
+        """The full (C, ...) tensor from every process's (rows, ...) shard (collective)."""
+        return all_gather(shard.detach(), self.group)[0]
+
+    def local_rows(self, full: Tensor, key: str = "weight") -> Tensor:
+        """This process's rows of a full (C, ...) tensor; another class count: InputError naming ``key``."""
+        if full.dim() == 0 or full.shape[0] != self.num_classes:
+            raise InputError(
+                f"classifier state {key!r} has {full.shape[0] if full.dim() else 0} rows; expected "
+                f"num_classes={self.num_classes} (shards re-cut from the full rows at any world size)"
+            )
+        return full[self.start : self.stop]
+
+    def full_state_dict(self) -> dict[str, Any]:
+        """A state independent of the world size (collective: call on every process): the full class
+        parameters, the margin's buffers, and every process's Partial FC generator."""
+        state: dict[str, Any] = {k: self.gather_rows(p) for k, p in (("weight", self.weight),)}
+        if hasattr(self, "bias"):
+            state["bias"] = self.gather_rows(self.bias)
+        state["margin"] = self.margin.state_dict()
+        states = all_gather(self.sample_state[None].clone(), self.group)[0]
+        state["sample_states"] = list(states.unbind(0))
+        return state
+
+    def load_full_state_dict(self, state: dict[str, Any]) -> None:
+        """Load :meth:`full_state_dict` written at any world size: this process's rows are cut out
+        of the full parameters; the Partial FC generator is restored when the world size matches
+        (else it keeps its fresh seeding)."""
+        with torch.no_grad():
+            for key, p in zip(("weight", "bias"), self.class_parameters()):
+                if key not in state:
+                    raise InputError(f"classifier state has no {key!r}; expected the full class parameters")
+                p.copy_(self.local_rows(state[key], key))
+        self.margin.load_state_dict(state["margin"])
+        if len(state["sample_states"]) == self.world:
+            self.sample_state.copy_(state["sample_states"][self.rank])
 
     # ------------------------------------------------------------------ forward
     def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
