@@ -43,6 +43,8 @@ from interface.losses.distributed import (
 from interface.losses.registry import build_loss
 
 MODES = ("replicated", "model_parallel")
+#: classes per initialisation block of a sharded head (see ShardedHead._initial_rows).
+INIT_BLOCK = 4096
 
 
 def shard_bounds(num_classes: int, world: int, rank: int) -> tuple[int, int]:
@@ -125,7 +127,9 @@ class ShardedHead(nn.Module):
     ) -> None:
         super().__init__()
         self.margin, self.sample_rate, self.group = margin, sample_rate, process_group
-        self.process_local_stats = margin.check_choice("process_local_stats", process_local_stats, (False, True))
+        self.process_local_stats = margin.check_choice(
+            "process_local_stats", process_local_stats, (False, True)
+        )
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise InputError(f"classifier seed={seed!r}; expected an integer >= 0")
         self.world, self.rank = world_and_rank(process_group)
@@ -136,16 +140,31 @@ class ShardedHead(nn.Module):
                 f"{self.world} processes sharing the classifier; expected num_classes >= world size"
             )
         self.start, self.stop = shard_bounds(self.num_classes, self.world, self.rank)
+        for key, value in self._initial_rows(seed).items():
+            setattr(self, key, nn.Parameter(value))
         generator = torch.Generator().manual_seed(seed * 1_000_003 + self.rank)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
-            for key, value in margin.class_parameters(self.stop - self.start).items():
-                setattr(self, key, nn.Parameter(value))
         self.register_buffer("sample_state", generator.get_state())
         self.collect_stats = False
         self.last_stats: dict[str, float] = {}
         #: local rows scored by the last training forward (None: all), for the optimiser hooks.
         self.last_index: Tensor | None = None
+
+    def _initial_rows(self, seed: int) -> dict[str, Tensor]:
+        """This shard's rows of class parameters drawn block by block (INIT_BLOCK classes, each
+        block seeded by ``seed`` and its index): the same class gets the same initial weights at
+        every world size, and no process draws more than its rows plus two blocks."""
+        first, last = self.start // INIT_BLOCK, max(self.stop - 1, self.start) // INIT_BLOCK
+        parts: dict[str, list[Tensor]] = {}
+        for block in range(first, last + 1):
+            low = block * INIT_BLOCK
+            rows = min(INIT_BLOCK, self.num_classes - low)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed * 1_000_003 + block)
+                values = self.margin.class_parameters(rows)
+            keep = slice(max(self.start - low, 0), min(self.stop - low, rows))
+            for key, value in values.items():
+                parts.setdefault(key, []).append(value[keep])
+        return {key: torch.cat(values) for key, values in parts.items()}
 
     @property
     def local_classes(self) -> int:
@@ -360,8 +379,12 @@ class ShardedHead(nn.Module):
         hidden = cos.detach().clone()
         owned = (target >= 0).nonzero().view(-1)
         hidden[owned, target[owned]] = -2.0
-        nearest = all_reduce_max(hidden.amax(dim=1) if hidden.shape[1] else hidden.new_full((cos.shape[0],), -2.0))
+        nearest = all_reduce_max(
+            hidden.amax(dim=1) if hidden.shape[1] else hidden.new_full((cos.shape[0],), -2.0)
+        )
         return {
             "theta_y_mean": float(cos_y.detach().clamp(-1, 1).acos().mean()),
-            "theta_nn_mean": float(nearest.clamp(-1, 1).acos().mean()) if self.num_classes > 1 else float("nan"),
+            "theta_nn_mean": float(nearest.clamp(-1, 1).acos().mean())
+            if self.num_classes > 1
+            else float("nan"),
         }

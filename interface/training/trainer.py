@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from interface.errors import InputError
@@ -38,6 +37,14 @@ from interface.training.checkpoint import (
     rng_state,
     save_checkpoint,
     set_rng_state,
+)
+from interface.training.classifier import (
+    build_classifier,
+    data_parallel,
+    head_state,
+    load_head_state,
+    optimizer_step,
+    single_process_state,
 )
 from interface.training.config import RunConfig
 from interface.training.data import open_records, open_training_data
@@ -124,16 +131,12 @@ def seed_everything(seed: int) -> None:
 def build_models(config: RunConfig, num_classes: int) -> tuple[nn.Module, nn.Module]:
     """Backbone and loss module, initialised from the run seed."""
     from interface.backbones import build_backbone
-    from interface.losses import build_loss
 
     seed_everything(config.seed)
     backbone = build_backbone(
         config.backbone, embedding_size=config.embedding_size, input_size=config.input_size
     )
-    loss = build_loss(
-        config.loss, num_classes=num_classes, embedding_size=config.embedding_size, **config.loss_params
-    )
-    return backbone, loss
+    return backbone, build_classifier(config, num_classes, config.seed)
 
 
 def _check_resumable(saved: dict[str, Any], config: RunConfig, path: Path) -> None:
@@ -200,7 +203,7 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
         forward_backbone = torch.compile(self.backbone) if config.compile else self.backbone
         joint = JointModel(forward_backbone, self.loss, self.device.type, AUTOCAST_DTYPES[self.precision])
-        self.model = DistributedDataParallel(joint) if ctx.world > 1 else joint
+        self.model = data_parallel(joint, ctx.world)  # a sharded head stays outside DDP
         self.backbone_params = [p for p in self.backbone.parameters() if p.requires_grad]
         self.lr = config.lr * config.batch_size / 512
         groups = [
@@ -227,8 +230,7 @@ class Trainer:
         saved = load_checkpoint(path)
         _check_resumable(saved["config"], self.config, path)
         self.backbone.load_state_dict(saved["backbone"])
-        self.loss.load_state_dict(saved["loss"])
-        self.optimizer.load_state_dict(saved["optimizer"])
+        load_head_state(self.loss, self.optimizer, saved["loss"], saved["optimizer"])
         if self.scaler is not None and saved["scaler"] is not None:
             self.scaler.load_state_dict(saved["scaler"])
         for key in COUNTERS:
@@ -243,13 +245,14 @@ class Trainer:
         )
 
     def _save(self) -> None:
-        if not self.ctx.is_main:
+        states = head_state(self.loss, self.optimizer, self.ctx.is_main)  # collective when sharded
+        if states is None:
             return
         payload = {
             "config": self.config.to_dict(),
             "backbone": self.backbone.state_dict(),
-            "loss": self.loss.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "loss": states[0],
+            "optimizer": states[1],
             "scaler": None if self.scaler is None else self.scaler.state_dict(),
             "rng": rng_state(),
         }
@@ -289,13 +292,15 @@ class Trainer:
         flags = torch.stack([~torch.isfinite(loss), ~torch.isfinite(self.grad_norm), stop]).float()
         loss_bad, grad_bad, self.stopping = (bool(v) for v in all_max(flags, self.ctx).tolist())
         if self.scaler is not None:
-            self.scaler.step(self.optimizer)  # skips by itself when the unscaled gradients overflowed
+            with optimizer_step(self.loss, self.optimizer):  # Partial FC: drawn rows only
+                self.scaler.step(self.optimizer)  # skips by itself when the unscaled gradients overflowed
             self.scaler.update()
             return loss, not loss_bad
         if loss_bad or grad_bad:
             self.optimizer.zero_grad(set_to_none=True)
             return loss, False
-        self.optimizer.step()
+        with optimizer_step(self.loss, self.optimizer):  # Partial FC: drawn rows only
+            self.optimizer.step()
         return loss, True
 
     def _log(self, loss_sum: torch.Tensor, loss_n: int, since: float, steps: int, bar: tqdm) -> None:
@@ -415,8 +420,9 @@ class Trainer:
         self.model.train()
         self._loop()
         info = runs.run_info(self, wall_time_s=time.perf_counter() - wall0)
+        head = single_process_state(self.loss)  # collective when sharded
         if self.ctx.is_main:
-            runs.write_outputs(self, info)
+            runs.write_outputs(self, info, head)
         return info
 
 

@@ -150,7 +150,9 @@ def compare_process_local_stats(rank: int, world: int) -> dict[str, float]:
     emb, labels = global_batch(world, 11)
     torch.manual_seed(9)
     weight = torch.normal(0.0, 0.01, (C, D), dtype=torch.float64)
-    head = build_head("adaface", num_classes=C, embedding_size=D, mode="model_parallel", process_local_stats=True)
+    head = build_head(
+        "adaface", num_classes=C, embedding_size=D, mode="model_parallel", process_local_stats=True
+    )
     head.double().train()
     start, stop = shard_bounds(C, world, rank)
     with torch.no_grad():
@@ -165,7 +167,9 @@ def compare_process_local_stats(rank: int, world: int) -> dict[str, float]:
         losses.append(float(ref(emb[sl], labels[sl])))
         refs.append(ref)
     diffs = [abs(float(got) - sum(losses) / world)]
-    diffs += [max_diff(v, head.margin.state_dict()[k]) for k, v in refs[rank].state_dict().items() if k != "weight"]
+    diffs += [
+        max_diff(v, head.margin.state_dict()[k]) for k, v in refs[rank].state_dict().items() if k != "weight"
+    ]
     return {"adaface process_local_stats": max(diffs)}
 
 
@@ -180,7 +184,9 @@ def compare_reshard(rank: int, world: int) -> dict[str, float]:
     momentum = ref.weight.grad.clone()
     saved = {"weight": ref.weight.detach().clone(), "margin": ref.state_dict(), "sample_states": []}
     del saved["margin"]["weight"]
-    head = build_head("curricularface", num_classes=C, embedding_size=D, mode="model_parallel").double().train()
+    head = (
+        build_head("curricularface", num_classes=C, embedding_size=D, mode="model_parallel").double().train()
+    )
     head.load_full_state_dict(saved)
     full = head.full_state_dict()
     diffs = [max_diff(full["weight"], saved["weight"]), max_diff(full["margin"]["t"], ref.t)]
@@ -190,7 +196,10 @@ def compare_reshard(rank: int, world: int) -> dict[str, float]:
     opt = torch.optim.SGD([head.weight], **options)
     opt.state[head.weight]["momentum_buffer"] = head.local_rows(momentum).clone()
     emb, labels = global_batch(world, 4)
-    for module, optimizer, x in ((ref, ref_opt, emb), (head, opt, emb[rank * PER_RANK : (rank + 1) * PER_RANK])):
+    for module, optimizer, x in (
+        (ref, ref_opt, emb),
+        (head, opt, emb[rank * PER_RANK : (rank + 1) * PER_RANK]),
+    ):
         optimizer.zero_grad()
         module(x, labels if module is ref else labels[rank * PER_RANK : (rank + 1) * PER_RANK]).backward()
         optimizer.step()
