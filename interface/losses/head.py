@@ -268,7 +268,7 @@ class ShardedHead(nn.Module):
         state: dict[str, Any] = {k: self.gather_rows(p) for k, p in (("weight", self.weight),)}
         if hasattr(self, "bias"):
             state["bias"] = self.gather_rows(self.bias)
-        state["margin"] = self.margin.state_dict()
+        state["margin"] = {k: v.detach().clone() for k, v in self.margin.state_dict().items()}  # a snapshot
         states = all_gather(self.sample_state[None].clone(), self.group)[0]
         state["sample_states"] = list(states.unbind(0))
         return state

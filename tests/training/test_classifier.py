@@ -127,3 +127,104 @@ def test_bad_classifier_key_is_one_line(value, needle):
     with pytest.raises(InputError, match=f"config key 'classifier': {needle}") as info:
         config_from_mapping({"data": "x", "classifier": value})
     assert "\n" not in str(info.value)
+
+
+CLASSES, DIM, PER_RANK = 13, 8, 4
+
+
+def _batch(step: int, world: int):
+    generator = torch.Generator().manual_seed(50 + step)
+    emb = torch.randn(world * PER_RANK, DIM, generator=generator, dtype=torch.float64) * 10
+    return emb, torch.randint(0, CLASSES, (world * PER_RANK,), generator=generator)
+
+
+def _head_and_optimizer(**kwargs):
+    from interface.losses import build_head
+    from interface.training.optim import SGD
+
+    head = build_head(
+        "curricularface", num_classes=CLASSES, embedding_size=DIM, mode="model_parallel", **kwargs
+    )
+    head = head.double().train()
+    backbone = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))  # group 0, as the trainer's
+    groups = [
+        {"params": [backbone], "initial_lr": 0.3},
+        {"params": head.class_parameters(), "initial_lr": 0.3},
+    ]
+    return head, SGD(groups, momentum=0.9, weight_decay=5e-4)
+
+
+def _step(head, optimizer, emb, labels):
+    from interface.training.classifier import optimizer_step
+
+    optimizer.zero_grad()
+    head(emb, labels).backward()
+    with optimizer_step(head, optimizer):
+        optimizer.step()
+
+
+def _resume_worker(rank: int, world: int, port: int, out: str) -> None:
+    import torch.distributed as dist
+
+    from interface.training.classifier import head_state, single_process_state
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    mine = slice(rank * PER_RANK, (rank + 1) * PER_RANK)
+    head, optimizer = _head_and_optimizer()
+    emb, labels = _batch(0, world)
+    _step(head, optimizer, emb[mine], labels[mine])
+    states = head_state(head, optimizer, rank == 0)
+    emb, labels = _batch(1, world)
+    _step(head, optimizer, emb[mine], labels[mine])
+    after = single_process_state(head)
+    if rank == 0:
+        torch.save({"resume": states, "after": after}, os.path.join(out, "states.pt"))
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_resume_written_at_three_processes_continues_at_one(tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    from interface.training.classifier import load_head_state, single_process_state
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_resume_worker, args=(3, port, str(tmp_path)), nprocs=3, join=True)
+    saved = torch.load(tmp_path / "states.pt", weights_only=True)
+    loss_state, optim_state = saved["resume"]
+    assert loss_state["weight"].shape == (CLASSES, DIM)  # full rows, not rank 0's shard
+    assert optim_state["buffers"][1][0].shape == (CLASSES, DIM)
+    head, optimizer = _head_and_optimizer(seed=1)  # other initial weights: all must come from the file
+    load_head_state(head, optimizer, loss_state, optim_state)
+    emb, labels = _batch(1, 3)
+    _step(head, optimizer, emb, labels)
+    after = single_process_state(head)
+    assert after.keys() == saved["after"].keys() == {"weight", "t"}
+    for key, value in saved["after"].items():
+        assert torch.allclose(after[key], value, rtol=0, atol=1e-10), (key, (after[key] - value).abs().max())
+    with pytest.raises(InputError, match="'momentum' has 12 rows; expected num_classes=13"):
+        bad = {**optim_state, "buffers": [optim_state["buffers"][0], [optim_state["buffers"][1][0][:-1]]]}
+        load_head_state(head, optimizer, loss_state, bad)
+
+
+def test_partial_fc_step_keeps_undrawn_momentum_of_the_trainer_sgd():
+    head, optimizer = _head_and_optimizer(sample_rate=0.2)
+    for step in range(3):
+        emb, labels = _batch(step, 1)
+        before = optimizer.buffers[1][0]
+        before = None if before is None else before.clone()
+        weight = head.weight.detach().clone()
+        _step(head, optimizer, emb, labels)
+        undrawn = sorted(set(range(CLASSES)) - set(head.last_index.tolist()))
+        assert undrawn and set(labels.tolist()) <= set(head.last_index.tolist())
+        assert torch.equal(head.weight[undrawn], weight[undrawn])
+        momentum = optimizer.buffers[1][0]
+        assert momentum.shape == (CLASSES, DIM)
+        expected = torch.zeros_like(momentum[undrawn]) if before is None else before[undrawn]
+        assert torch.equal(momentum[undrawn], expected)
