@@ -147,6 +147,9 @@ class MarginLoss(nn.Module):
     cos_clamp_eps: float = 0.0
     #: False: logits are ``W x + b`` on raw features and weights (softmax), no margin hooks.
     normalised: ClassVar[bool] = True
+    #: True where a model-parallel head computes this loss exactly: through the hooks alone
+    #: (checked by :func:`model_parallel_support`), or declared by a loss the head knows (softmax).
+    model_parallel: ClassVar[bool | None] = None
 
     def __init__(self, num_classes: int, embedding_size: int) -> None:
         super().__init__()
@@ -333,3 +336,16 @@ class MarginLoss(nn.Module):
         cos_y = flat[1].cos()
         ctx = self.curve_context(cos_y, None, flat[2] if phi is not None else None)
         return self.nontarget_logit(flat[0].cos(), cos_y, ctx).to(torch.float64).reshape(shaped[0].shape)
+
+
+#: machinery a model-parallel head replaces with its own (sharded) version.
+_MACHINERY = ("forward", "logits", "_logits", "cosine", "stats")
+
+
+def model_parallel_support(cls: type) -> str | None:
+    """None if a model-parallel head computes loss class ``cls`` exactly, else the reason: a loss that
+    replaces the base machinery (forward, logits, cosine, ...) rather than overriding hooks only."""
+    if cls.model_parallel is not None:
+        return None if cls.model_parallel else "it declares model_parallel = False"
+    replaced = [name for name in _MACHINERY if getattr(cls, name) is not getattr(MarginLoss, name)]
+    return f"it overrides MarginLoss.{replaced[0]}, which a sharded head replaces" if replaced else None

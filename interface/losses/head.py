@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from interface.errors import InputError
-from interface.losses.base import Batch, MarginLoss, margin_only
+from interface.losses.base import Batch, MarginLoss, margin_only, model_parallel_support
 from interface.losses.distributed import (
     all_gather,
     all_reduce_max,
@@ -40,7 +40,7 @@ from interface.losses.distributed import (
     replicated_term,
     world_and_rank,
 )
-from interface.losses.registry import build_loss
+from interface.losses.registry import build_loss, loss_class
 
 MODES = ("replicated", "model_parallel")
 #: classes per initialisation block of a sharded head (see ShardedHead._initial_rows).
@@ -94,6 +94,11 @@ def build_head(
         if process_local_stats:
             raise InputError("classifier process_local_stats=True needs mode='model_parallel'")
         return build_loss(name, num_classes=num_classes, embedding_size=embedding_size, **params)
+    reason = model_parallel_support(loss_class(name))
+    if reason is not None:
+        raise InputError(
+            f"classifier mode='model_parallel' cannot run loss {name!r}: {reason}; use mode 'replicated'"
+        )
     with margin_only():
         margin = build_loss(name, num_classes=num_classes, embedding_size=embedding_size, **params)
     return ShardedHead(

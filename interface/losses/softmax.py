@@ -23,6 +23,7 @@ class Softmax(MarginLoss):
     default_params: dict[str, Any] = {}
     param_units: dict[str, str] = {}
     normalised = False
+    model_parallel = True  # the sharded head computes W x + b itself (MarginLoss.normalised False)
 
     def class_parameters(self, rows: int) -> dict[str, Tensor]:
         """``weight`` N(0, 0.01^2) (rows, D) and ``bias`` zeros (rows,)."""

@@ -329,3 +329,22 @@ def test_bad_shard_arguments_are_one_line():
         shard_bounds(10, 3, 3)
     with pytest.raises(InputError, match="world=0"):
         shard_bounds(10, 0, 0)
+
+
+def test_a_loss_replacing_the_machinery_is_refused_in_model_parallel(monkeypatch):
+    from interface.losses import registry
+    from interface.losses.arcface import ArcFace
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+    @registry.register_loss("ownlogits")
+    class OwnLogits(ArcFace):
+        def _logits(self, embeddings, labels):
+            return super()._logits(embeddings, labels)
+
+    build_head("ownlogits", num_classes=C, embedding_size=D)  # replicated: fine
+    with pytest.raises(
+        InputError, match="cannot run loss 'ownlogits': it overrides MarginLoss._logits"
+    ) as info:
+        build_head("ownlogits", num_classes=C, embedding_size=D, mode="model_parallel")
+    assert "\n" not in str(info.value)
