@@ -187,8 +187,8 @@ class ShardedHead(nn.Module):
         plus uniform negatives up to ``ceil(sample_rate * rows)``; advances ``sample_state``."""
         rows = self.local_classes
         keep = max(math.ceil(self.sample_rate * rows), 1)
-        generator = torch.Generator()
-        generator.set_state(self.sample_state)
+        generator = torch.Generator()  # a CPU generator: its state buffer may sit on a GPU
+        generator.set_state(self.sample_state.cpu())
         priority = torch.rand(rows, generator=generator, dtype=torch.float64)
         self.sample_state.copy_(generator.get_state())
         mine = labels[(labels >= self.start) & (labels < self.stop)].cpu() - self.start

@@ -4,8 +4,10 @@ SGD (momentum 0.9, weight decay 5e-4 on every trained parameter) with the learni
 ``lr x global_batch / 512``, a per-step schedule (:mod:`interface.training.schedule`), gradient-norm
 clipping (5) on the backbone only, autocast (bf16 by default on CUDA, fp16 with a gradient scaler,
 or fp32) around the backbone while the loss runs in float32, channels_last and torch.compile on
-request, DistributedDataParallel under torchrun. The loss module owns the class weights; the
-trainer only calls it, and asks for its statistics (``collect_stats``) on logging steps only.
+request, DistributedDataParallel under torchrun. The loss module owns the class weights (with
+``classifier: {mode: model_parallel}`` this process's shard of them, see
+:mod:`interface.training.classifier`); the trainer only calls it, and asks for its statistics
+(``collect_stats``) on logging steps only.
 
 Per step there is exactly one host synchronisation: the finiteness flags of the loss and the
 backbone gradient norm (all-reduced across processes so every rank skips the same steps).
