@@ -69,15 +69,16 @@ def build_head(
     sample_rate: float = 1.0,
     process_group: Any = None,
     process_local_stats: bool = False,
-    seed: int = 0,
+    head_seed: int = 0,
     **params: Any,
 ) -> nn.Module:
     """The classifier head of loss ``name`` (see the module docstring for the modes).
 
     ``sample_rate`` in (0, 1]: the fraction of each shard's classes scored per training step
     (1: all). ``process_group``: the torch.distributed group sharing the classes (None: the
-    default group, or one process when torch.distributed is not initialised). ``seed`` (integer
-    >= 0) seeds the shard initialisation and the Partial FC draws (model parallel only).
+    default group, or one process when torch.distributed is not initialised). ``head_seed``
+    (integer >= 0; not ``seed``, which is ElasticFace's own parameter) seeds the shard
+    initialisation and the Partial FC draws (model parallel only).
     ``params`` go to the loss as in :func:`~interface.losses.build_loss`.
     """
     if mode not in MODES:
@@ -106,7 +107,7 @@ def build_head(
         sample_rate=float(sample_rate),
         process_group=process_group,
         process_local_stats=process_local_stats,
-        seed=seed,
+        seed=head_seed,
     )
 
 
@@ -136,7 +137,7 @@ class ShardedHead(nn.Module):
             "process_local_stats", process_local_stats, (False, True)
         )
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise InputError(f"classifier seed={seed!r}; expected an integer >= 0")
+            raise InputError(f"classifier head_seed={seed!r}; expected an integer >= 0")
         self.world, self.rank = world_and_rank(process_group)
         self.num_classes, self.embedding_size = margin.num_classes, margin.embedding_size
         if self.num_classes < self.world:

@@ -68,7 +68,7 @@ def build_classifier(config: Any, num_classes: int, seed: int) -> nn.Module:
         embedding_size=config.embedding_size,
         mode=options["mode"],
         sample_rate=options["sample_rate"],
-        seed=seed,
+        head_seed=seed,
         **config.loss_params,
     )
 

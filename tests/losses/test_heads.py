@@ -112,7 +112,12 @@ def compare_partial_fc(rank: int, world: int) -> dict[str, float]:
         one = build_head(name, num_classes=classes, embedding_size=D, mode="model_parallel", sample_rate=1.0)
         mp_head = build_head(name, num_classes=classes, embedding_size=D, mode="model_parallel")
         pfc = build_head(
-            name, num_classes=classes, embedding_size=D, mode="model_parallel", sample_rate=0.2, seed=rank
+            name,
+            num_classes=classes,
+            embedding_size=D,
+            mode="model_parallel",
+            sample_rate=0.2,
+            head_seed=rank,
         )
         values = []
         for head in (one, mp_head, pfc):
@@ -314,7 +319,7 @@ def test_partial_fc_leaves_undrawn_rows_and_their_state_untouched(optimiser):
         ({"sample_rate": "0.1", "mode": "model_parallel"}, "sample_rate='0.1'"),
         ({"sample_rate": 0.1}, "sample_rate=0.1 needs mode='model_parallel'"),
         ({"mode": "sharded"}, "mode='sharded'; expected one of 'replicated', 'model_parallel'"),
-        ({"mode": "model_parallel", "seed": -1}, "seed=-1"),
+        ({"mode": "model_parallel", "head_seed": -1}, "head_seed=-1"),
         ({"mode": "model_parallel", "margin": 0.5}, "unknown parameter\\(s\\) margin"),
     ],
 )
@@ -348,3 +353,10 @@ def test_a_loss_replacing_the_machinery_is_refused_in_model_parallel(monkeypatch
     ) as info:
         build_head("ownlogits", num_classes=C, embedding_size=D, mode="model_parallel")
     assert "\n" not in str(info.value)
+
+
+def test_elasticface_seed_stays_the_loss_parameter():
+    head = build_head(
+        "elasticface", num_classes=C, embedding_size=D, mode="model_parallel", seed=3, head_seed=1
+    )
+    assert head.margin.seed == 3

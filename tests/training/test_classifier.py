@@ -200,7 +200,7 @@ def test_resume_written_at_three_processes_continues_at_one(tmp_path):
     loss_state, optim_state = saved["resume"]
     assert loss_state["weight"].shape == (CLASSES, DIM)  # full rows, not rank 0's shard
     assert optim_state["buffers"][1][0].shape == (CLASSES, DIM)
-    head, optimizer = _head_and_optimizer(seed=1)  # other initial weights: all must come from the file
+    head, optimizer = _head_and_optimizer(head_seed=1)  # other initial weights: all must come from the file
     load_head_state(head, optimizer, loss_state, optim_state)
     emb, labels = _batch(1, 3)
     _step(head, optimizer, emb, labels)
