@@ -17,14 +17,30 @@ from interface.errors import InputError
 from interface.losses import build_loss
 
 PROBE_PLUGIN = '''
+import os
+import signal
+
 from torch import nn
 from interface.backbones import register_backbone
 
 
+class Probe(nn.Sequential):
+    """Flatten + linear: no batch-dependent layer. With STOP_AT_CALL=N set, the N-th training
+    forward sends this process SIGTERM (the trainer then saves resume.pt after that step)."""
+
+    calls = 0
+
+    def forward(self, x):
+        if self.training:
+            Probe.calls += 1
+            if Probe.calls == int(os.environ.get("STOP_AT_CALL", "0")):
+                signal.raise_signal(signal.SIGTERM)
+        return super().forward(x)
+
+
 @register_backbone("linear_probe_mp")
 def build(embedding_size, input_size):
-    """Flatten + linear: no batch-dependent layer."""
-    return nn.Sequential(nn.Flatten(), nn.Linear(3 * input_size * input_size, embedding_size))
+    return Probe(nn.Flatten(), nn.Linear(3 * input_size * input_size, embedding_size))
 '''
 
 
@@ -43,13 +59,13 @@ def _config(smoke_data, tmp_path, **overrides):
     return path
 
 
-def _spawn(path, out, world: int) -> None:
+def _spawn(path, out, world: int, expect_ok: bool = True, **extra_env: str) -> None:
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = str(s.getsockname()[1])
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.getcwd())
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.getcwd(), **extra_env)
     command = [sys.executable, "-m", "interface", "train", "--config", str(path), "--out", str(out)]
     procs = [
         subprocess.Popen(
@@ -69,7 +85,7 @@ def _spawn(path, out, world: int) -> None:
         for r in range(world)
     ]
     outputs = [p.communicate(timeout=180) for p in procs]
-    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outputs]
+    assert all((p.returncode == 0) == expect_ok for p in procs), [err[-2000:] for _, err in outputs]
 
 
 def _close(a: dict, b: dict, name: str) -> None:
@@ -98,6 +114,28 @@ def test_model_parallel_at_two_processes_matches_one(smoke_data, tmp_path):
     loss = build_loss("curricularface", num_classes=head["num_classes"], embedding_size=32)
     loss.load_state_dict(head["state_dict"])  # the single-process layout
     assert float(loss.t) != 0.0
+
+
+@pytest.mark.slow
+def test_run_interrupted_at_two_processes_resumes_at_one(smoke_data, tmp_path):
+    """resume.pt written by 2 processes (each holding half the classes) resumes in one process:
+    the finished run equals an uninterrupted one-process run."""
+    from interface.training import load_config, train
+    from interface.training.checkpoint import load_checkpoint
+
+    path = _config(smoke_data, tmp_path, max_steps=6)
+    train(load_config(path), tmp_path / "one")
+    _spawn(path, tmp_path / "resumed", 2, expect_ok=False, STOP_AT_CALL="3")
+    saved = load_checkpoint(tmp_path / "resumed" / "resume.pt")
+    head = torch.load(tmp_path / "one" / "head.pt", weights_only=True)
+    assert saved["step"] == 3 and saved["loss"]["weight"].shape[0] == head["num_classes"]  # the full rows
+    info = train(load_config(path), tmp_path / "resumed")
+    assert info["steps"] == 6
+    for name in ("model.pt", "head.pt"):
+        one = torch.load(tmp_path / "one" / name, weights_only=True)
+        resumed = torch.load(tmp_path / "resumed" / name, weights_only=True)
+        one, resumed = (one["state_dict"], resumed["state_dict"]) if name == "head.pt" else (one, resumed)
+        _close(one, resumed, name)
 
 
 def test_partial_fc_trains_in_one_process(smoke_data, tmp_path):
