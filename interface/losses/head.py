@@ -45,6 +45,14 @@ from interface.losses.registry import build_loss, loss_class
 MODES = ("replicated", "model_parallel")
 #: classes per initialisation block of a sharded head (see ShardedHead._initial_rows).
 INIT_BLOCK = 4096
+#: random streams per head seed: [0, SAMPLE_STREAMS) initialise blocks, the rest are the Partial
+#: FC generators of the processes, so no two streams share a seed.
+SAMPLE_STREAMS = 2**20
+
+
+def _stream_seed(seed: int, stream: int) -> int:
+    """The torch seed of random stream ``stream`` of head seed ``seed`` (distinct for each pair)."""
+    return seed * 2 * SAMPLE_STREAMS + stream
 
 
 def shard_bounds(num_classes: int, world: int, rank: int) -> tuple[int, int]:
@@ -148,7 +156,7 @@ class ShardedHead(nn.Module):
         self.start, self.stop = shard_bounds(self.num_classes, self.world, self.rank)
         for key, value in self._initial_rows(seed).items():
             setattr(self, key, nn.Parameter(value))
-        generator = torch.Generator().manual_seed(seed * 1_000_003 + self.rank)
+        generator = torch.Generator().manual_seed(_stream_seed(seed, SAMPLE_STREAMS + self.rank))
         self.register_buffer("sample_state", generator.get_state())
         self.collect_stats = False
         self.last_stats: dict[str, float] = {}
@@ -165,7 +173,7 @@ class ShardedHead(nn.Module):
             low = block * INIT_BLOCK
             rows = min(INIT_BLOCK, self.num_classes - low)
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed * 1_000_003 + block)
+                torch.manual_seed(_stream_seed(seed, block))
                 values = self.margin.class_parameters(rows)
             keep = slice(max(self.start - low, 0), min(self.stop - low, rows))
             for key, value in values.items():
