@@ -16,6 +16,7 @@ BENCHMARKS = {
     "synth": "interface.data.synth.bench",
     "trainer": "interface.bench.trainer",
     "evaluation": "interface.bench.evaluation",
+    "heads": "interface.bench.heads",
 }
 
 

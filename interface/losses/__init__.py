@@ -1,7 +1,9 @@
 """Margin-based face-recognition losses behind one registry.
 
-``build_loss(name, num_classes=C, embedding_size=D, **params)`` builds any registered loss;
-``list_losses()`` names them. Importing this package registers the built-in losses: softmax,
+``build_loss(name, num_classes=C, embedding_size=D, **params)`` builds any registered loss (the
+single-process head); ``build_head(name, ..., mode="replicated" | "model_parallel", sample_rate)``
+builds the same loss with replicated, sharded or sampled (Partial FC) class weights, and
+``shard_bounds(C, world, rank)`` says which rows a process holds. ``list_losses()`` names them. Importing this package registers the built-in losses: softmax,
 normface, sphereface, cosface, arcface, combined, curricularface, magface, adaface, elasticface
 and interface (InterFace, arXiv 2210.02018).
 """
@@ -20,6 +22,15 @@ from interface.losses import (  # noqa: F401  (imported to register the built-in
     sphereface,
 )
 from interface.losses.base import MarginLoss
+from interface.losses.head import ShardedHead, build_head, shard_bounds
 from interface.losses.registry import build_loss, list_losses, register_loss
 
-__all__ = ["MarginLoss", "build_loss", "list_losses", "register_loss"]
+__all__ = [
+    "MarginLoss",
+    "ShardedHead",
+    "build_head",
+    "build_loss",
+    "list_losses",
+    "register_loss",
+    "shard_bounds",
+]

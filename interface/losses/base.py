@@ -15,7 +15,10 @@ report's geometry figures come from the training code, never from a second copy 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -30,15 +33,41 @@ from interface.errors import InputError
 #: 1e-3 (theta within 0.06 degrees of a pole) keeps s / sin inside float16's range under autocast.
 SIN_FLOOR = 1e-3
 
+#: set while a margin is built for a classifier head that owns the class weights itself.
+_MARGIN_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("margin_only", default=False)
+
+
+@contextlib.contextmanager
+def margin_only() -> Iterator[None]:
+    """Build losses inside this block without class parameters (``weight``, softmax's ``bias``):
+    the margin hooks and buffers only, for a head that holds (a shard of) the class weights."""
+    token = _MARGIN_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _MARGIN_ONLY.reset(token)
+
 
 @dataclass
 class Batch:
-    """What the hooks may read about the current batch."""
+    """What the hooks may read about the current batch.
+
+    In a model-parallel head the batch is the global one and ``unit_weight`` holds only the
+    classes this process scores (its columns of the cosine matrix).
+    """
 
     embeddings: Tensor  # (B, D) raw embeddings, with gradient
     labels: Tensor  # (B,) int64 class indices in [0, C)
     norms: Tensor  # (B, 1) feature norms |x| (float32/64), with gradient
     unit_weight: Tensor  # (C, D) row-normalised class weights, with gradient (softmax: raw weights)
+    #: returns each sample's own unit class weight (B, D), detached; None: rows of ``unit_weight``.
+    centre_rows: Callable[[], Tensor] | None = None
+
+    def label_centres(self) -> Tensor:
+        """The row-normalised weight of each sample's own class, (B, D), detached."""
+        if self.centre_rows is None:
+            return self.unit_weight.detach()[self.labels]
+        return self.centre_rows()
 
 
 def sin_from_cos(cos: Tensor) -> Tensor:
@@ -116,15 +145,28 @@ class MarginLoss(nn.Module):
     param_units: ClassVar[dict[str, str]] = {}
     #: cosines are clamped to [-1 + cos_clamp_eps, 1 - cos_clamp_eps] (0: to [-1, 1]).
     cos_clamp_eps: float = 0.0
+    #: False: logits are ``W x + b`` on raw features and weights (softmax), no margin hooks.
+    normalised: ClassVar[bool] = True
+    #: True where a model-parallel head computes this loss exactly: through the hooks alone
+    #: (checked by :func:`model_parallel_support`), or declared by a loss the head knows (softmax).
+    model_parallel: ClassVar[bool | None] = None
 
     def __init__(self, num_classes: int, embedding_size: int) -> None:
         super().__init__()
         self.num_classes = int(num_classes)
         self.embedding_size = int(embedding_size)
-        # insightface's PartialFC initialisation: N(0, 0.01^2).
-        self.weight = nn.Parameter(torch.normal(0.0, 0.01, (self.num_classes, self.embedding_size)))
+        if not _MARGIN_ONLY.get():
+            for name, value in self.class_parameters(self.num_classes).items():
+                setattr(self, name, nn.Parameter(value))
         self.collect_stats = False
         self.last_stats: dict[str, float] = {}
+
+    def class_parameters(self, rows: int) -> dict[str, Tensor]:
+        """Fresh per-class parameters for ``rows`` classes (first dimension ``rows``).
+
+        ``weight``: insightface's PartialFC initialisation, N(0, 0.01^2), (rows, D).
+        """
+        return {"weight": torch.normal(0.0, 0.01, (rows, self.embedding_size))}
 
     # ---------------------------------------------------------------- parameters
     def check_param(
@@ -294,3 +336,16 @@ class MarginLoss(nn.Module):
         cos_y = flat[1].cos()
         ctx = self.curve_context(cos_y, None, flat[2] if phi is not None else None)
         return self.nontarget_logit(flat[0].cos(), cos_y, ctx).to(torch.float64).reshape(shaped[0].shape)
+
+
+#: machinery a model-parallel head replaces with its own (sharded) version.
+_MACHINERY = ("forward", "logits", "_logits", "cosine", "stats")
+
+
+def model_parallel_support(cls: type) -> str | None:
+    """None if a model-parallel head computes loss class ``cls`` exactly, else the reason: a loss that
+    replaces the base machinery (forward, logits, cosine, ...) rather than overriding hooks only."""
+    if cls.model_parallel is not None:
+        return None if cls.model_parallel else "it declares model_parallel = False"
+    replaced = [name for name in _MACHINERY if getattr(cls, name) is not getattr(MarginLoss, name)]
+    return f"it overrides MarginLoss.{replaced[0]}, which a sharded head replaces" if replaced else None

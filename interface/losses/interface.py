@@ -119,8 +119,7 @@ class InterFace(MarginLoss):
         if self.variant == "cc":
             return None
         with torch.no_grad():
-            unit = batch.unit_weight.detach()
-            cos_phi = F.linear(unit[batch.labels], unit)
+            cos_phi = F.linear(batch.label_centres(), batch.unit_weight.detach())
             if cos_phi.dtype in (torch.float16, torch.bfloat16):
                 cos_phi = cos_phi.float()
             return cos_phi.clamp_(-1.0, 1.0).acos_()

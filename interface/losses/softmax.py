@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from interface.losses.base import Batch, MarginLoss
 from interface.losses.registry import register_loss
@@ -22,10 +22,12 @@ class Softmax(MarginLoss):
 
     default_params: dict[str, Any] = {}
     param_units: dict[str, str] = {}
+    normalised = False
+    model_parallel = True  # the sharded head computes W x + b itself (MarginLoss.normalised False)
 
-    def __init__(self, num_classes: int, embedding_size: int) -> None:
-        super().__init__(num_classes, embedding_size)
-        self.bias = nn.Parameter(torch.zeros(self.num_classes))
+    def class_parameters(self, rows: int) -> dict[str, Tensor]:
+        """``weight`` N(0, 0.01^2) (rows, D) and ``bias`` zeros (rows,)."""
+        return {**super().class_parameters(rows), "bias": torch.zeros(rows)}
 
     def scale(self, ctx: dict[str, Any]) -> float:
         return 1.0

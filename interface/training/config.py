@@ -32,6 +32,10 @@ class RunConfig:
     data: str  # dataset folder (train.rec, train.idx, property)
     loss: str = "arcface"  # a name from interface.losses.list_losses()
     loss_params: dict[str, Any] = dataclasses.field(default_factory=dict)  # passed to build_loss
+    # {mode: replicated | model_parallel, sample_rate: (0, 1]}; see interface.training.classifier
+    classifier: dict[str, Any] = dataclasses.field(
+        default_factory=lambda: {"mode": "replicated", "sample_rate": 1.0}
+    )
     backbone: str = "iresnet50"  # a name from interface.backbones.list_backbones()
     embedding_size: int = 512  # D
     input_size: int = 112  # side S in pixels; images are resized to S x S when different
@@ -71,6 +75,9 @@ class RunConfig:
         ordered = all(a < b for a, b in zip(self.milestones, self.milestones[1:], strict=False))
         _require("milestones", self.milestones, ordered, "increasing epochs > 0")
         check_device(self.device, available=False)  # availability: checked where the run starts
+        from interface.training.classifier import classifier_options  # the one definition of the key
+
+        object.__setattr__(self, "classifier", classifier_options(self.classifier))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able mapping of every setting (the resolved config in run.json)."""

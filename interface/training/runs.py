@@ -106,8 +106,12 @@ def _cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
 
-def write_outputs(trainer: Trainer, info: dict[str, Any]) -> None:
-    """Write model.pt, head.pt, metrics.jsonl, then run.json; remove the resume file."""
+def write_outputs(trainer: Trainer, info: dict[str, Any], head_state: dict[str, Any] | None = None) -> None:
+    """Write model.pt, head.pt, metrics.jsonl, then run.json; remove the resume file.
+
+    ``head_state``: the loss state for head.pt when the trainer's head is sharded (gathered, in
+    the single-process layout); None: the trainer's loss module's own state_dict.
+    """
     out = trainer.out_dir
     save_torch(out / MODEL_NAME, _cpu_state(trainer.backbone))
     head = {
@@ -115,7 +119,7 @@ def write_outputs(trainer: Trainer, info: dict[str, Any]) -> None:
         "loss_params": trainer.config.loss_params,
         "num_classes": trainer.num_classes,
         "embedding_size": trainer.config.embedding_size,
-        "state_dict": _cpu_state(trainer.loss),
+        "state_dict": _cpu_state(trainer.loss) if head_state is None else head_state,
     }
     save_torch(out / HEAD_NAME, head)
     with atomic_open(out / METRICS_NAME, "w", encoding="utf-8") as handle:

@@ -4,8 +4,10 @@ SGD (momentum 0.9, weight decay 5e-4 on every trained parameter) with the learni
 ``lr x global_batch / 512``, a per-step schedule (:mod:`interface.training.schedule`), gradient-norm
 clipping (5) on the backbone only, autocast (bf16 by default on CUDA, fp16 with a gradient scaler,
 or fp32) around the backbone while the loss runs in float32, channels_last and torch.compile on
-request, DistributedDataParallel under torchrun. The loss module owns the class weights; the
-trainer only calls it, and asks for its statistics (``collect_stats``) on logging steps only.
+request, DistributedDataParallel under torchrun. The loss module owns the class weights (with
+``classifier: {mode: model_parallel}`` this process's shard of them, see
+:mod:`interface.training.classifier`); the trainer only calls it, and asks for its statistics
+(``collect_stats``) on logging steps only.
 
 Per step there is exactly one host synchronisation: the finiteness flags of the loss and the
 backbone gradient norm (all-reduced across processes so every rank skips the same steps).
@@ -26,7 +28,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from interface.atomic import remove_stale_temporaries
@@ -42,6 +43,14 @@ from interface.training.checkpoint import (
     rng_state,
     save_checkpoint,
     set_rng_state,
+)
+from interface.training.classifier import (
+    build_classifier,
+    data_parallel,
+    head_state,
+    load_head_state,
+    optimizer_step,
+    single_process_state,
 )
 from interface.training.config import RunConfig
 from interface.training.data import open_records, open_training_data
@@ -117,16 +126,12 @@ def seed_everything(seed: int) -> None:
 def build_models(config: RunConfig, num_classes: int) -> tuple[nn.Module, nn.Module]:
     """Backbone and loss module, initialised from the run seed."""
     from interface.backbones import build_backbone
-    from interface.losses import build_loss
 
     seed_everything(config.seed)
     backbone = build_backbone(
         config.backbone, embedding_size=config.embedding_size, input_size=config.input_size
     )
-    loss = build_loss(
-        config.loss, num_classes=num_classes, embedding_size=config.embedding_size, **config.loss_params
-    )
-    return backbone, loss
+    return backbone, build_classifier(config, num_classes, config.seed)
 
 
 def _check_resumable(saved: dict[str, Any], config: RunConfig, path: Path) -> None:
@@ -205,7 +210,7 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
         forward_backbone = torch.compile(self.backbone) if config.compile else self.backbone
         joint = JointModel(forward_backbone, self.loss, self.device.type, AUTOCAST_DTYPES[self.precision])
-        self.model = DistributedDataParallel(joint) if ctx.world > 1 else joint
+        self.model = data_parallel(joint, ctx.world)  # a sharded head stays outside DDP
         self.backbone_params = [p for p in self.backbone.parameters() if p.requires_grad]
         self.lr = config.lr * config.batch_size / 512
         groups = [
@@ -231,8 +236,7 @@ class Trainer:
         progress = Progress.from_state(saved, path, self.device)
         try:
             self.backbone.load_state_dict(saved["backbone"])
-            self.loss.load_state_dict(saved["loss"])
-            self.optimizer.load_state_dict(saved["optimizer"])
+            load_head_state(self.loss, self.optimizer, saved["loss"], saved["optimizer"])
             if self.scaler is not None and saved["scaler"] is not None:
                 self.scaler.load_state_dict(saved["scaler"])
             set_rng_state(saved["rng"])
@@ -256,13 +260,14 @@ class Trainer:
         # _log computes keeps its value (up to rounding), and a resumed run logs exactly the same.
         window = self.progress.window
         window.loss_sum = all_mean(window.loss_sum.clone(), self.ctx)
-        if not self.ctx.is_main:
+        states = head_state(self.loss, self.optimizer, self.ctx.is_main)  # collective when sharded
+        if states is None:
             return
         payload = {
             "config": self.config.to_dict(),
             "backbone": self.backbone.state_dict(),
-            "loss": self.loss.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "loss": states[0],
+            "optimizer": states[1],
             "scaler": None if self.scaler is None else self.scaler.state_dict(),
             "rng": rng_state(),
             **self.progress.to_state(),
@@ -301,13 +306,15 @@ class Trainer:
         flags = torch.stack([~torch.isfinite(loss), ~torch.isfinite(self.grad_norm), stop]).float()
         loss_bad, grad_bad, self.stopping = (bool(v) for v in all_max(flags, self.ctx).tolist())
         if self.scaler is not None:
-            self.scaler.step(self.optimizer)  # skips by itself when the unscaled gradients overflowed
+            with optimizer_step(self.loss, self.optimizer):  # Partial FC: drawn rows only
+                self.scaler.step(self.optimizer)  # skips by itself when the unscaled gradients overflowed
             self.scaler.update()
             return loss, not loss_bad
         if loss_bad or grad_bad:
             self.optimizer.zero_grad(set_to_none=True)
             return loss, False
-        self.optimizer.step()
+        with optimizer_step(self.loss, self.optimizer):  # Partial FC: drawn rows only
+            self.optimizer.step()
         return loss, True
 
     def _log(self, bar: tqdm) -> None:
@@ -424,8 +431,9 @@ class Trainer:
         self.model.train()
         self._loop()
         info = runs.run_info(self, wall_time_s=time.perf_counter() - wall0)
+        head = single_process_state(self.loss)  # collective when sharded
         if self.ctx.is_main:
-            runs.write_outputs(self, info)
+            runs.write_outputs(self, info, head)
         return info
 
 

@@ -499,3 +499,28 @@ def test_config_files_with_a_repeated_key_are_refused_and_bom_crlf_files_read(tm
     legal = tmp_path / "legal.yaml"
     legal.write_bytes(b"\xef\xbb\xbftrain:\r\n  lr: 0.4\r\n  epochs: 1\r\n")
     wfconfig.check_config_files([legal, REPO / "config.yaml"])
+
+
+def test_glint360k_config_trains_a_partial_fc_head(tmp_path):
+    """The Glint360K recipe: RUN.yaml carries classifier {model_parallel, 0.1}, which the trainer's
+    own config check accepts; the whole default recipe is replaced."""
+    path = CONFIGS / "paper-glint360k-r100.yaml"
+    own = yaml.safe_load(path.read_text())
+    assert set(yaml.safe_load((REPO / "config.yaml").read_text())["train"]) <= set(own["train"])
+    real = tmp_path / "glint360k"
+    real.mkdir()
+    for item in ("train.rec", "train.idx", "property"):
+        (real / item).write_bytes(b"")
+    (tmp_path / "bins").mkdir()
+    for pack in ("lfw", "cfp_fp", "agedb_30"):
+        (tmp_path / "bins" / f"{pack}.bin").write_bytes(b"")
+    for ijb in ("IJBB", "IJBC"):
+        for sub in ("loose_crop", "meta"):
+            (tmp_path / "ijb" / ijb / sub).mkdir(parents=True)
+    paths = {"glint360k": str(real), "bins": str(tmp_path / "bins"), "ijb": str(tmp_path / "ijb")}
+    config, runs = resolve(load(path, {"paths": paths}))
+    assert len(runs) == 3
+    spec = wfruns.absolute_paths(wfruns.run_config(next(iter(runs.values())), config), tmp_path)
+    parsed = config_from_mapping({**spec, "threads": 1})
+    assert parsed.classifier == {"mode": "model_parallel", "sample_rate": 0.1}
+    assert parsed.batch_size == 1024 and parsed.lr * parsed.batch_size / 512 == pytest.approx(0.1)
