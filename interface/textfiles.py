@@ -12,6 +12,7 @@ in one mapping (plain PyYAML keeps the last one silently), naming the file, the 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,16 @@ class UniqueKeyLoader(yaml.SafeLoader):
                 raise InputError(f"{self.where}: key {key!r} given twice (second time at line {line})")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.2 floats: PyYAML follows YAML 1.1, where an exponent needs a dot ("1.0e-1"), so "1e-1" or
+# "5e-4" in a RUN.yaml or --set would be a string and refused as the wrong type. The 1.2 pattern is
+# tried after SafeLoader's own int and float patterns, so every value they read stays as it was.
+UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def parse_yaml(text: str, where: str) -> Any:

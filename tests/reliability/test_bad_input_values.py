@@ -496,6 +496,7 @@ def test_set_values_parse_as_yaml(tmp_path):
 
     assert _override("milestones=[1, 2]") == ("milestones", [1, 2])
     assert _override("lr=0.25") == ("lr", 0.25)
+    assert _override("lr=1e-1") == ("lr", 0.1)
 
 
 def test_run_yaml_in_utf8_with_bom_and_crlf_reads_like_plain_utf8(tmp_path):
@@ -676,3 +677,16 @@ def test_report_config_json_with_bom_reads_and_cp1252_is_one_line(tmp_path):
     with pytest.raises(InputError, match="config.json.*UTF-8") as info:
         read_json_object(path, "--config")
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1e-1", 0.1), ("5e-4", 5e-4), ("-2E+3", -2000.0), ("1.0e-3", 1e-3), ("3", 3), ("0.5", 0.5),
+     ("'1e-1'", "1e-1"), ("x1e5", "x1e5")],
+)  # fmt: skip
+def test_yaml_exponent_floats_without_a_dot_are_numbers(text, value):
+    """YAML 1.2 floats (PyYAML's 1.1 reads "1e-1" as a string); quoted and other strings stay strings."""
+    from interface.textfiles import parse_yaml
+
+    parsed = parse_yaml(f"lr: {text}", "where.yaml")["lr"]
+    assert parsed == value and type(parsed) is type(value)
