@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.metrics import INTERFACE_LOSS, higher_is_better, method_label
+from interface.external.importer import EXTERNAL_LOSS
 
 RAW_METRICS = frozenset({"xnorm", "threshold"})
 DECIMALS = 2
@@ -106,8 +107,15 @@ def rank_cells(cells: list[Cell], higher: bool | None) -> None:
 
 
 def method_order(methods: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Baselines first (by name), InterFace settings last, so the subject sits at the bottom as in papers."""
-    return sorted(set(methods), key=lambda m: (m[0] == INTERFACE_LOSS, m[0], m[1]))
+    """External reference models first, then baselines (by name), InterFace settings last, so the
+    subject sits at the bottom as in papers."""
+    return sorted(set(methods), key=lambda m: (m[0] != EXTERNAL_LOSS, m[0] == INTERFACE_LOSS, m[0], m[1]))
+
+
+def ranked(rows: list[tuple[str, list[Cell]]], methods: list[tuple[str, str]], j: int) -> list[Cell]:
+    """Column ``j`` of the trained methods' rows: external models (released checkpoints, trained
+    elsewhere on other data) are reference rows, never ranked against the runs of this matrix."""
+    return [cells[j] for (_, cells), m in zip(rows, methods) if m[0] != EXTERNAL_LOSS]
 
 
 def _cell(summary: pd.DataFrame, method: tuple[str, str], benchmark: str, metric: str) -> Cell:
@@ -139,8 +147,8 @@ def main_table(
     present (an average over a subset would not be comparable).
     """
     columns = [f"{b} ({heads.get(b, '?')})" for b in benchmarks] + [AVERAGE]
-    rows = []
-    for m in method_order(methods):
+    rows, order = [], method_order(methods)
+    for m in order:
         cells = [_cell(summary, m, b, heads.get(b, "")) for b in benchmarks]
         vals = [c.value for c in cells]
         full = bool(cells) and all(v is not None for v in vals)
@@ -150,13 +158,14 @@ def main_table(
         rows.append((method_label(*m), cells))
     mark_few_seeds([c for _, cells in rows for c in cells[:-1]])
     for j, b in enumerate(benchmarks):
-        rank_cells([r[1][j] for r in rows], higher_is_better(heads.get(b, "")))
+        rank_cells(ranked(rows, order, j), higher_is_better(heads.get(b, "")))
     directions = {higher_is_better(heads.get(b, "")) for b in benchmarks}
     if len(directions) == 1:
-        rank_cells([r[1][-1] for r in rows], directions.pop())
+        rank_cells(ranked(rows, order, len(benchmarks)), directions.pop())
     notes = [
         "Mean ± sample sd over seeds, in percent; bold = best, underlined = second best per column; "
-        "(n=k): only k seeds scored.",
+        "(n=k): only k seeds scored; external (label=…) rows are released checkpoints, shown for "
+        "reference and never ranked.",
         "Average = mean of the benchmark columns, shown only when every benchmark is present.",
     ]
     return Table(title=title, index_name="Method", columns=columns, rows=rows, notes=notes, slug=slug)
@@ -171,11 +180,10 @@ def metric_table(
     slug: str,
 ) -> Table:
     """Methods x every metric of one benchmark (percent, except raw ``xnorm``/``threshold``)."""
-    rows = [
-        (method_label(*m), [_cell(summary, m, benchmark, k) for k in metrics]) for m in method_order(methods)
-    ]
+    order = method_order(methods)
+    rows = [(method_label(*m), [_cell(summary, m, benchmark, k) for k in metrics]) for m in order]
     mark_few_seeds([c for _, cells in rows for c in cells])
     for j, k in enumerate(metrics):
-        rank_cells([r[1][j] for r in rows], higher_is_better(k))
+        rank_cells(ranked(rows, order, j), higher_is_better(k))
     notes = ["Mean ± sd over seeds; fractions in percent, xnorm and threshold raw; eer: lower is better."]
     return Table(title=title, index_name="Method", columns=list(metrics), rows=rows, notes=notes, slug=slug)

@@ -304,3 +304,20 @@ def test_every_csv_of_the_built_report_has_its_html_values(built) -> None:
     assert len(htmls) >= 5
     for html_path in htmls:
         assert_csv_has_html_values(html_path, html_path.with_suffix(".csv"))
+
+
+def test_external_reference_rows_come_first_and_are_never_ranked() -> None:
+    tidy = fixed_table()
+    best = tidy[tidy["loss"] == "cosface"].assign(
+        loss="external", setting="label=zoo-r50", external=True, value=lambda t: t["value"] + 0.02
+    )
+    best["run_id"] = best["run_id"].str.replace("cosface__m=0.35", "external__label=zoo-r50")
+    tidy = pd.concat([tidy, best], ignore_index=True)
+    summary = summarize(tidy)
+    methods = [r.method for r in runs_from_table(tidy, None)]
+    t = main_table(summary, methods, ["ijbc", "lfw"], primary_metrics(tidy), "CASIA / R50", "main")
+    assert t.rows[0][0] == "external (label=zoo-r50)"
+    ranks = {label: [c.rank for c in cells] for label, cells in t.rows}
+    # the reference scores above every trained method, yet the trained ranks are those without it
+    assert ranks["external (label=zoo-r50)"] == [None, None, None]
+    assert ranks["cosface (m=0.35)"] == [1, None, 1] and ranks["interface (variant=dd)"] == [2, 1, 2]
