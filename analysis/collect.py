@@ -1,6 +1,6 @@
 """``python -m analysis.collect``: score JSONs + run metadata -> the tidy table ``scores.csv``.
 
-One row per run x benchmark x metric (CONTRACTS.md "Tidy table"), joined with the run's wall time
+One row per run x benchmark x metric, joined with the run's wall time
 and images/s. Verification folds found in a score JSON's ``extra`` become extra rows with metric
 ``fold_accuracy`` and a ``fold`` index (descriptive only: folds of one trained model are not
 replicates of training). ``resolved`` (true/false) and ``n_events`` (f * n for a read-out at a rate

@@ -1,6 +1,6 @@
 """Which metric leads each benchmark, which direction is better, and how methods are named.
 
-Metric names follow CONTRACTS.md ("Evaluation"): verification reports ``accuracy`` (fraction,
+Metric names are the evaluator's (interface.evaluation): verification reports ``accuracy`` (fraction,
 10-fold mean), IJB-style sets ``tar_at_far_1e-04`` etc., identification ``rank1`` etc.
 
 Headline per benchmark: verification ``accuracy``; identification ``rank1``; IJB-style sets the

@@ -1,6 +1,6 @@
 """Reading one run folder (``results/runs/<run_id>/``): its identity and its run metadata.
 
-The run id is ``<dataset>__<backbone>__<loss>__<setting>__s<seed>`` (CONTRACTS.md "Tidy table");
+The run id is ``<dataset>__<backbone>__<loss>__<setting>__s<seed>``;
 ``run.json`` (written by the trainer) holds the resolved config, ``tags`` (the workflow puts
 dataset, setting and run_id there), wall time and images/s. Both sources are read; run.json wins
 where it has a value, the run id fills the rest, so a run whose training failed before writing

@@ -1,6 +1,6 @@
 """The run matrix: canonical margin settings, run ids, and the per-run RUN.yaml mapping.
 
-A run id is ``<dataset>__<backbone>__<loss>__<setting>__s<seed>`` (CONTRACTS.md). The setting
+A run id is ``<dataset>__<backbone>__<loss>__<setting>__s<seed>``. The setting
 lists the parameters a matrix entry gives explicitly, in the loss's own parameter order with
 categorical ones (e.g. InterFace's ``variant``) first, each value in one canonical spelling:
 0.5, "0.50" and 5e-1 all become ``m=0.5``, an integer parameter stays ``m=4``, a float one

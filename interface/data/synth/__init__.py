@@ -3,8 +3,8 @@
 Nothing can be downloaded in the embedded reproduction, so the harness renders its own faces:
 identities are parameter vectors (``identity``), each image adds nuisances (``nuisance``), the
 renderer ray-casts a small ellipsoid head (``render``), and ``suite.generate_suite`` writes the
-training RecordIO set, five verification packs, an IJB-style set and an identification set
-(DESIGN.md §3). Sizes live in ``presets``.
+training RecordIO set, five verification packs, an IJB-style set and an identification set.
+Sizes live in ``presets``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``generate_suite(out, preset, seed)`` writes ``out/{train.rec, train.idx, property,
 synth_lfw.bin, synth_cfp_fp.bin, synth_agedb_30.bin, synth_calfw.bin, synth_cplfw.bin, ijb/,
-identification/, contact_sheet.png, synthface.json, manifest.json}`` (DESIGN.md §3). Every item
+identification/, contact_sheet.png, synthface.json, manifest.json}``. Every item
 has its own random stream (``seeding``), all images are planned first and rendered in one
 parallel pass, so the same preset and seed give byte-identical files for any worker count.
 
