@@ -23,7 +23,8 @@ def test_lint_is_clean(tmp_path):
 @pytest.mark.parametrize(
     ("configs", "train", "evaluate_rule"),
     [
-        ([], 52, "evaluate_synthface"),
+        ([], 48, "evaluate_synthface"),
+        (["full.yaml"], 78, "evaluate_synthface"),
         (["smoke.yaml"], 2, "evaluate_synth_smoke"),
         (["paper-casia-r50.yaml"], 10, "evaluate_casia"),
         (["paper-ms1mv2-r100.yaml"], 10, "evaluate_ms1mv2"),
