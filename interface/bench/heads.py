@@ -80,9 +80,8 @@ def state_bytes(head: torch.nn.Module, optimizer: Any) -> int:
 def measure(mode: str, classes: int, dim: int, batch: int, rounds: int) -> dict[str, float]:
     """One case on this process: min step seconds, state bytes, peak step bytes."""
     import torch.distributed as dist
-    from torch.profiler import ProfilerActivity, profile
 
-    from interface.bench.losses import _allocation_events
+    from interface.bench.losses import profiled_peak_bytes
 
     head, optimizer, step = make_case(mode, classes, dim, batch)
     step()  # warm-up: creates the momentum buffers
@@ -93,12 +92,7 @@ def measure(mode: str, classes: int, dim: int, batch: int, rounds: int) -> dict[
         start = time.perf_counter()
         step()
         seconds.append(time.perf_counter() - start)
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        step()
-    held = peak = 0
-    for _, size in sorted(_allocation_events(prof.profiler.kineto_results.experimental_event_tree())):
-        held += size
-        peak = max(peak, held)
+    peak = profiled_peak_bytes(step)
     return {"step_s": min(seconds), "state_bytes": state_bytes(head, optimizer), "peak_step_bytes": peak}
 
 

@@ -100,13 +100,12 @@ def _allocation_events(nodes: list[Any]) -> Iterator[tuple[int, int]]:
         yield from _allocation_events(node.children)
 
 
-def peak_memory(label: str, sizes: dict[str, int]) -> int:
-    """Peak bytes held by torch's CPU allocator during one forward + backward of ``label``, over
-    what was held before it (inputs, weights): the running sum of every allocation and free the
-    profiler records (``profile_memory=True``), in time order. Exact and repeatable, unlike RSS."""
+def profiled_peak_bytes(step: Callable[[], object]) -> int:
+    """Peak bytes held by torch's CPU allocator during one call of ``step``, over what was held
+    before it (inputs, weights): the running sum of every allocation and free the profiler records
+    (``profile_memory=True``), in time order. Exact and repeatable, unlike RSS."""
     from torch.profiler import ProfilerActivity, profile
 
-    step = make_step(label, sizes["batch"], sizes["classes"], sizes["dim"])
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
     held = peak = 0
@@ -114,6 +113,11 @@ def peak_memory(label: str, sizes: dict[str, int]) -> int:
         held += size
         peak = max(peak, held)
     return peak
+
+
+def peak_memory(label: str, sizes: dict[str, int]) -> int:
+    """Peak bytes of one forward + backward of ``label`` (:func:`profiled_peak_bytes`)."""
+    return profiled_peak_bytes(make_step(label, sizes["batch"], sizes["classes"], sizes["dim"]))
 
 
 def summarise(seconds: dict[str, float], memory: dict[str, int]) -> dict[str, Any]:
