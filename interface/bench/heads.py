@@ -107,7 +107,7 @@ def _worker(rank: int, world: int, port: int, sizes: dict[str, Any], out_dir: st
     results = {}
     try:
         for classes in sizes["classes"]:
-            for mode in MODES:
+            for mode in sizes.get("modes", MODES):
                 results[f"{mode}@{classes}"] = measure(
                     mode, classes, sizes["dim"], sizes["batch_per_rank"], sizes["rounds"]
                 )
@@ -117,7 +117,11 @@ def _worker(rank: int, world: int, port: int, sizes: dict[str, Any], out_dir: st
 
 
 def run(out_path: Path, quick: bool = False, sizes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Benchmark the heads at ``sizes`` (default FULL or QUICK), write the JSON to ``out_path``."""
+    """Benchmark the heads at ``sizes`` (default FULL or QUICK), write the JSON to ``out_path``.
+
+    ``sizes`` may name ``modes`` (a subset of :data:`MODES`), e.g. to leave out the replicated head
+    at a class count whose full copy per process does not fit the machine.
+    """
     import json
 
     import torch.multiprocessing as mp

@@ -69,11 +69,35 @@ def test_schema_benchmark_options_are_the_evaluators_options():
     assert set(options) == set().union(*OPTION_KEYS.values())
 
 
-def test_default_matrix_covers_every_loss_sweeps_and_two_seeds():
+def test_default_matrix_is_the_papers_comparison_with_four_seeds():
     config, runs = resolve(load())
-    assert len(runs) == 52
+    assert len(runs) == 48
+    assert {r.loss for r in runs.values()} == {"softmax", "cosface", "arcface", "interface"}
+    assert {r.seed for r in runs.values()} == {0, 1, 2, 3}
+    settings = {(r.loss, r.setting) for r in runs.values()}
+    assert ("softmax", "default") in settings
+    assert {s for loss, s in settings if loss == "arcface"} == {
+        f"s=32.0,m={m}" for m in ("0.3", "0.5", "0.7")
+    }
+    assert {s for loss, s in settings if loss == "cosface"} == {
+        f"s=32.0,m={m}" for m in ("0.25", "0.35", "0.45")
+    }
+    interface = {s for loss, s in settings if loss == "interface"}
+    assert interface == {f"variant={v},s=32.0" for v in ("cc", "dc", "dd")} | {
+        f"variant=dd,s=32.0,alpha={a}" for a in ("0.05", "0.2")
+    }
+    benches = wfdatasets.benchmark_specs("synthface", config["datasets"]["synthface"], config["paths"])
+    assert [b["benchmark"] for b in benches] == [
+        "synth_lfw", "synth_cfp_fp", "synth_agedb_30", "synth_calfw", "synth_cplfw", "synth_ijb", "synth_identification",
+    ]  # fmt: skip
+    assert [b["kind"] for b in benches] == ["verification"] * 5 + ["ijb", "identification"]
+
+
+def test_full_matrix_covers_every_loss_at_its_default_and_the_sweeps():
+    _, runs = resolve(load(REPO / "workflow" / "configs" / "full.yaml"))
+    assert len(runs) == 78
     assert {r.loss for r in runs.values()} == set(list_losses())
-    assert {r.seed for r in runs.values()} == {0, 1}
+    assert {r.seed for r in runs.values()} == {0, 1, 2}
     settings = {(r.loss, r.setting) for r in runs.values()}
     for loss in set(list_losses()) - {"interface"}:
         assert (loss, "default") in settings
@@ -84,11 +108,6 @@ def test_default_matrix_covers_every_loss_sweeps_and_two_seeds():
     assert {s for loss, s in settings if loss == "arcface"} == {"default", "m=0.3", "m=0.4", "m=0.6"}
     assert {s for loss, s in settings if loss == "cosface"} == {"default", "m=0.25", "m=0.45"}
     assert {("interface", "variant=dd,m=0.4"), ("interface", "variant=dd,m=0.6")} <= settings
-    benches = wfdatasets.benchmark_specs("synthface", config["datasets"]["synthface"], config["paths"])
-    assert [b["benchmark"] for b in benches] == [
-        "synth_lfw", "synth_cfp_fp", "synth_agedb_30", "synth_calfw", "synth_cplfw", "synth_ijb", "synth_identification",
-    ]  # fmt: skip
-    assert [b["kind"] for b in benches] == ["verification"] * 5 + ["ijb", "identification"]
 
 
 def test_run_ids_parse_back_to_their_fields():
@@ -103,15 +122,15 @@ def test_run_ids_parse_back_to_their_fields():
 
 def test_run_config_is_accepted_by_the_trainers_own_config_check(tmp_path):
     config, runs = resolve(load())
-    run = runs["synthface__tiny__interface__variant=dd,alpha=0.2__s1"]
+    run = runs["synthface__tiny__interface__variant=dd,s=32.0,alpha=0.2__s1"]
     spec = wfruns.absolute_paths(wfruns.run_config(run, config), tmp_path)
     spec["threads"] = 1
     parsed = config_from_mapping(spec)
-    assert parsed.loss == "interface" and parsed.loss_params == {"variant": "dd", "alpha": 0.2}
+    assert parsed.loss == "interface" and parsed.loss_params == {"variant": "dd", "s": 32.0, "alpha": 0.2}
     assert parsed.seed == 1 and parsed.backbone == "tiny" and parsed.input_size == 32
     assert parsed.data == str(tmp_path / "results" / "data" / "synthface")
     assert parsed.cache_dir == str(tmp_path / "results" / "cache" / "decoded")
-    assert parsed.tags == {"dataset": "synthface", "setting": "variant=dd,alpha=0.2", "run_id": run.run_id}
+    assert parsed.tags == {"dataset": "synthface", "setting": "variant=dd,s=32.0,alpha=0.2", "run_id": run.run_id}
 
 
 @pytest.mark.parametrize("name", ["smoke.yaml", "paper-casia-r50.yaml", "paper-ms1mv2-r100.yaml"])
@@ -348,7 +367,7 @@ BAD = {
         ["extra_runs[0]", "not a run id"],
     ),
     "extra run already in the matrix": (
-        lambda c, t: {**c, "extra_runs": ["synthface__tiny__arcface__default__s0"]},
+        lambda c, t: {**c, "extra_runs": ["synthface__tiny__softmax__default__s0"]},
         ["extra_runs[0]", "already a run of the matrix"],
     ),
 }
