@@ -146,6 +146,7 @@ def run(out_path: Path, quick: bool = False, sizes: dict[str, Any] | None = None
             row["model_parallel"]["step_s"] / row["replicated"]["step_s"], 3
         )
         for c, row in table.items()
+        if {"model_parallel", "replicated"} <= row.keys()
     }
     result = {
         "benchmark": "heads",
