@@ -7,10 +7,10 @@ import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 import numpy as np
 import pytest
 from analysis_matrix import METHODS, matrix_table
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from analysis.figures import geometry, learned, sweeps, training
 from analysis.figures.palette import MAX_SERIES, Palette, family, setting_params

@@ -130,7 +130,11 @@ def test_run_config_is_accepted_by_the_trainers_own_config_check(tmp_path):
     assert parsed.seed == 1 and parsed.backbone == "tiny" and parsed.input_size == 32
     assert parsed.data == str(tmp_path / "results" / "data" / "synthface")
     assert parsed.cache_dir == str(tmp_path / "results" / "cache" / "decoded")
-    assert parsed.tags == {"dataset": "synthface", "setting": "variant=dd,s=32.0,alpha=0.2", "run_id": run.run_id}
+    assert parsed.tags == {
+        "dataset": "synthface",
+        "setting": "variant=dd,s=32.0,alpha=0.2",
+        "run_id": run.run_id,
+    }
 
 
 @pytest.mark.parametrize("name", ["smoke.yaml", "paper-casia-r50.yaml", "paper-ms1mv2-r100.yaml"])
