@@ -96,3 +96,32 @@ def test_dry_run_imports_and_evaluates_the_external_model(tmp_path):
     result = snakemake(tmp_path, "-n", "--configfile", *configs)
     assert result.returncode != 0 and "external_models" in result.stdout + result.stderr
     assert "Tiny_Ref" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_smoke_workflow_with_an_external_model_shows_it_as_a_reference_row(tmp_path):
+    """The whole pipeline: imported, scored on every benchmark, a marked row of the table that the
+    report lists first and leaves out of every comparison."""
+    import pandas as pd
+
+    from analysis.collect import read_tidy
+
+    torch.save(build_backbone("tiny", embedding_size=32, input_size=32).state_dict(), tmp_path / "tiny.pth")
+    extra = {
+        "external_models": {"tiny-ref": {"backbone": "tiny", "weights": "tiny.pth", "dataset": "synth-smoke"}}
+    }
+    (tmp_path / "ext.yaml").write_text(yaml.safe_dump(extra))
+    profile = ("--workflow-profile", str(REPO / "workflow" / "profiles" / "default"), "--cores", "2")
+    configs = [str(REPO / "workflow" / "configs" / "smoke.yaml"), str(tmp_path / "ext.yaml")]
+    result = snakemake(tmp_path, *profile, "--configfile", *configs, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = read_tidy(tmp_path / "results" / "tables" / "scores.csv")
+    external = table[table["run_id"] == RUN_ID]
+    assert set(external["benchmark"]) == {b for b in table["benchmark"] if b} and external["external"].all()
+    assert not table.loc[table["run_id"] != RUN_ID, "external"].any()
+    tables = tmp_path / "results" / "report" / "tables"
+    comparisons = pd.read_csv(tables / "comparisons.csv", keep_default_na=False)
+    named = set(comparisons.get("method", [])) | set(comparisons.get("baseline", []))
+    assert not any("external" in str(name) for name in named)
+    main = next(p for p in sorted(tables.glob("main*.csv")))
+    assert pd.read_csv(main).iloc[0, 0] == "external (label=tiny-ref)"
