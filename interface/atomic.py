@@ -62,7 +62,8 @@ def writer_tag() -> str:
 _TEMPORARY = re.compile(rf"\.(?P<name>.+)\.(?P<writer>[0-9a-f]{{8}})-(?P<pid>\d+)-[a-z0-9_]+\{_TMP_SUFFIX}")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (owned by anyone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -92,7 +93,7 @@ def _scan_stale(folder: Path) -> dict[str, list[Path]]:
         if match is None or match["writer"] != tag or not entry.is_file(follow_symlinks=False):
             continue
         pid = int(match["pid"])
-        if pid != me and not _pid_alive(pid):
+        if pid != me and not pid_alive(pid):
             found.setdefault(match["name"], []).append(folder / entry.name)
     return found
 

@@ -8,7 +8,6 @@ silently training on something else. Real sets are recognised by their published
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from interface.atomic import write_json
 from interface.errors import InputError
+from interface.evaluation.cache import file_sha256
 from interface.untrusted import relative_name
 
 log = logging.getLogger(__name__)
@@ -50,14 +50,6 @@ def match_known_set(classes: int, images: int) -> tuple[str | None, str | None]:
                 f"({c} / {n}: {classes - c:+d} identities, {images - n:+d} images)"
             )
     return None, None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _dataset_files(root: Path) -> list[Path]:
@@ -100,7 +92,7 @@ def write_manifest(
         "known_set": known,
         "generator": generator,
         "files": {
-            f.relative_to(root).as_posix(): {"bytes": f.stat().st_size, "sha256": _sha256(f)}
+            f.relative_to(root).as_posix(): {"bytes": f.stat().st_size, "sha256": file_sha256(f)}
             for f in _dataset_files(root)
         },
     }
@@ -116,7 +108,7 @@ def _check_entry(file: Path, entry: dict, manifest_path: Path, deep: bool) -> No
     size = file.stat().st_size
     if size != int(entry["bytes"]):
         raise InputError(f"{file}: {size} bytes, {manifest_path} records {entry['bytes']}")
-    if deep and _sha256(file) != entry["sha256"]:
+    if deep and file_sha256(file) != entry["sha256"]:
         raise InputError(f"{file}: SHA-256 differs from the one recorded in {manifest_path}")
 
 

@@ -10,7 +10,6 @@ under a temporary name beside RUN_DIR and renamed into place, so a failure leave
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -24,6 +23,7 @@ from torch import nn
 
 from interface.atomic import write_json
 from interface.errors import InputError
+from interface.evaluation.cache import file_sha256
 from interface.external.layouts import Layout, layouts_for, strip_prefix
 from interface.limits import RUN_RANGES, check
 from interface.untrusted import load_tensors
@@ -50,15 +50,6 @@ class Mapped:
     prefix: str
     wrapper: str | None
     dropped: list[str]
-
-
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _tensor_dict(obj: Any, path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
@@ -276,7 +267,7 @@ def import_weights(
         "external": True,
         "provenance": {
             "source": str(path.resolve()),
-            "sha256": sha256(path),
+            "sha256": file_sha256(path),
             "bytes": path.stat().st_size,
             "layout": mapped.layout,
             "prefix_stripped": mapped.prefix,

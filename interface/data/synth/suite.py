@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from interface.atomic import write_json
+from interface.atomic import pid_alive, write_json
 from interface.data.bins import write_bin
 from interface.data.manifest import write_manifest
 from interface.data.records import write_record_dataset
@@ -66,22 +66,12 @@ def _install(tmp: Path, out: Path) -> None:
     tmp.rmdir()
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    return True
-
-
 def _remove_stale_partials(out: Path) -> None:
     """Delete the half-written folders of killed runs (``.NAME.partial-<pid>`` whose pid is gone):
     a killed ``large`` suite would otherwise leave gigabytes behind for good."""
     for stale in out.parent.glob(f".{out.name}.partial-*"):
         pid = stale.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _pid_alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             log.info("removing %s left by a killed run", stale)
             shutil.rmtree(stale, ignore_errors=True)
 
