@@ -137,6 +137,21 @@ class Palette:
     def colour(self, label: str) -> str:
         return self.style(label).colour
 
+    def line(self, ax: Any, x: Any, y: Any, label: str, labelled: set[str], lw: float) -> None:
+        """Draw method ``label``'s line in its style; its legend entry only the first time on ``ax``
+        (``labelled`` holds the labels that already have one, and gains ``label``)."""
+        st = self.style(label)
+        ax.plot(
+            x,
+            y,
+            color=st.colour,
+            ls=st.linestyle,
+            lw=lw,
+            label=None if label in labelled else label,
+            gid=label,
+        )
+        labelled.add(label)
+
     def panels(self, labels: Iterable[str], per_panel: int = MAX_SERIES) -> list[tuple[str, list[str]]]:
         """Group ``labels`` into (panel title, labels) by family, at most ``per_panel`` to a panel."""
         groups: dict[str, list[str]] = {}

@@ -57,17 +57,7 @@ def training_curves_figure(runs: list[Run], out_dir: Path, palette: Palette | No
                 m = method_label(*run.method)
                 y = values[key]
                 if m in labels and np.isfinite(y).any():
-                    st = palette.style(m)
-                    ax.plot(
-                        steps,
-                        y,
-                        color=st.colour,
-                        ls=st.linestyle,
-                        lw=1.2,
-                        label=None if m in drawn else m,
-                        gid=m,
-                    )
-                    drawn.add(m)
+                    palette.line(ax, steps, y, m, drawn, lw=1.2)
             if not drawn:
                 ax.text(
                     0.5, 0.5, "not logged", ha="center", va="center", transform=ax.transAxes, color="#777"
@@ -135,17 +125,7 @@ def roc_figures(
                 if m not in labels:
                     continue
                 keep = far > 0
-                st = palette.style(m)
-                ax.plot(
-                    far[keep],
-                    tar[keep],
-                    color=st.colour,
-                    ls=st.linestyle,
-                    lw=1.3,
-                    label=None if m in seen else m,
-                    gid=m,
-                )
-                seen.add(m)
+                palette.line(ax, far[keep], tar[keep], m, seen, lw=1.3)
             ax.set_xscale("log")
             ax.set(xlabel="false accept rate", title=title, ylim=(0, 1.01))
             ax.grid(alpha=0.3, which="both")
