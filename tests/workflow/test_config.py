@@ -69,28 +69,30 @@ def test_schema_benchmark_options_are_the_evaluators_options():
     assert set(options) == set().union(*OPTION_KEYS.values())
 
 
-def test_default_matrix_is_the_papers_comparison_with_four_seeds():
+def test_default_matrix_is_the_papers_comparison_on_ten_seeds_and_the_alpha_sweep_on_four():
     config, runs = resolve(load())
-    assert len(runs) == 48
+    assert len(runs) == 6 * 10 + 2 * 4
     assert {r.loss for r in runs.values()} == {"softmax", "cosface", "arcface", "interface"}
-    assert {r.seed for r in runs.values()} == {0, 1, 2, 3}
-    settings = {(r.loss, r.setting) for r in runs.values()}
-    assert ("softmax", "default") in settings
-    assert {s for loss, s in settings if loss == "arcface"} == {
-        f"s=32.0,m={m}" for m in ("0.3", "0.5", "0.7")
-    }
-    assert {s for loss, s in settings if loss == "cosface"} == {
-        f"s=32.0,m={m}" for m in ("0.25", "0.35", "0.45")
-    }
-    interface = {s for loss, s in settings if loss == "interface"}
-    assert interface == {f"variant={v},s=32.0" for v in ("cc", "dc", "dd")} | {
-        f"variant=dd,s=32.0,alpha={a}" for a in ("0.05", "0.2")
-    }
+    seeds = {}
+    for r in runs.values():
+        seeds.setdefault((r.loss, r.setting), set()).add(r.seed)
+    main = {("softmax", "default"), ("cosface", "s=32.0"), ("arcface", "s=32.0")}
+    main |= {("interface", f"variant={v},s=32.0") for v in ("cc", "dc", "dd")}
+    sweep = {("interface", f"variant=dd,s=32.0,alpha={a}") for a in ("0.05", "0.2")}
+    assert set(seeds) == main | sweep
+    assert all(seeds[k] == set(range(10)) for k in main)
+    assert all(seeds[k] == set(range(4)) for k in sweep)
     benches = wfdatasets.benchmark_specs("synthface", config["datasets"]["synthface"], config["paths"])
     assert [b["benchmark"] for b in benches] == [
         "synth_lfw", "synth_cfp_fp", "synth_agedb_30", "synth_calfw", "synth_cplfw", "synth_ijb", "synth_identification",
     ]  # fmt: skip
     assert [b["kind"] for b in benches] == ["verification"] * 5 + ["ijb", "identification"]
+
+
+def test_an_entrys_seeds_replace_the_matrix_seeds_for_that_entry_only():
+    entries = [{"loss": "softmax"}, {"loss": "arcface", "seeds": [7]}]
+    _, runs = resolve(load({"matrix": {"seeds": [0, 1], "losses": entries}}))
+    assert sorted((r.loss, r.seed) for r in runs.values()) == [("arcface", 7), ("softmax", 0), ("softmax", 1)]
 
 
 def test_full_matrix_covers_every_loss_at_its_default_and_the_sweeps():
@@ -424,7 +426,10 @@ def _recipe_spec(key: str) -> dict | None:
     schema = wfconfig.load_schema()
     if key in PER_RUN_RANGE_AT:
         where = PER_RUN_RANGE_AT[key]
-        return None if where is None else schema["properties"][where[0]]["properties"][where[1]]["items"]
+        if where is None:
+            return None
+        ref = schema["properties"][where[0]]["properties"][where[1]]["items"]["$ref"]
+        return schema["$defs"][ref.rsplit("/", 1)[1]]
     return schema["$defs"]["recipe"]["properties"].get(key)
 
 
@@ -547,3 +552,9 @@ def test_glint360k_config_trains_a_partial_fc_head(tmp_path):
     parsed = config_from_mapping({**spec, "threads": 1})
     assert parsed.classifier == {"mode": "model_parallel", "sample_rate": 0.1}
     assert parsed.batch_size == 1024 and parsed.lr * parsed.batch_size / 512 == pytest.approx(0.1)
+
+
+def test_an_entrys_seed_outside_the_seed_range_is_refused_naming_the_key():
+    entries = [{"loss": "softmax", "seeds": [-1]}]
+    with pytest.raises(InputError, match=r"matrix\.losses\[0\]\.seeds\[0\]"):
+        resolve(load({"matrix": {"seeds": [0], "losses": entries}}))

@@ -67,7 +67,7 @@ def expand_matrix(config: dict[str, Any], schema: dict[str, Any]) -> dict[str, R
                 )
             same[resolved] = (point.where, setting)
             for dataset in datasets:
-                for seed in config["matrix"]["seeds"]:
+                for seed in entry.get("seeds", config["matrix"]["seeds"]):
                     run_id = make_run_id(dataset, backbone, loss, setting, seed)
                     if run_id in runs:
                         raise InputError(
