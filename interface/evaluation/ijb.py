@@ -37,6 +37,7 @@ from interface.evaluation.verification import check_finite, l2_normalise
 __all__ = [
     "IJB_FARS",
     "ImageFeatureMode",
+    "describe_mode",
     "image_features",
     "pool_templates",
     "pair_scores",
@@ -56,6 +57,16 @@ IMAGE_FEATURE_MODES: dict[str, tuple[str, ...]] = {
     "flip": ("F1", "F2"),
     "norm": ("N0", "N1"),
     "detector": ("D0", "D1"),
+}
+
+#: What each switch value does to an image feature, as the evaluator spec states it.
+MODE_MEANINGS: dict[str, str] = {
+    "N1": "raw norm kept",
+    "N0": "L2-normalised per image",
+    "D1": "times face score",
+    "D0": "no face score",
+    "F2": "flip sum",
+    "F1": "flip concatenation",
 }
 
 
@@ -78,6 +89,12 @@ class ImageFeatureMode:
     @property
     def label(self) -> str:
         return f"{self.norm}{self.detector}{self.flip}"
+
+
+def describe_mode(label: str) -> str:
+    """``"N0D1F2"`` -> ``"N0D1F2 (N0: L2-normalised per image, D1: times face score, F2: flip sum)"``."""
+    switches = [label[i : i + 2] for i in range(0, len(label), 2)]
+    return f"{label} ({', '.join(f'{s}: {MODE_MEANINGS[s]}' for s in switches)})"
 
 
 def image_features(

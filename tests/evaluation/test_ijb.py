@@ -44,6 +44,12 @@ def test_switches_by_hand():
     np.testing.assert_allclose(f[4], [2, 0])
     f = ijb.image_features(E0, E1, FACE, ijb.ImageFeatureMode(flip="F1", detector="D0"))
     np.testing.assert_allclose(f[3], [1, 2, 2, 2])
+    # the spec text names what the chosen switches do (N1 keeps the norm, as insightface's
+    # use_norm_score=True, "TestMode(N1)")
+    assert ijb.describe_mode("N1D1F2") == "N1D1F2 (N1: raw norm kept, D1: times face score, F2: flip sum)"
+    assert ijb.describe_mode(ijb.ImageFeatureMode("F1", "N0", "D0").label).startswith(
+        "N0D0F1 (N0: L2-normalised per image, D0: no face score"
+    )
     with pytest.raises(InputError, match="norm='N2'"):
         ijb.ImageFeatureMode(norm="N2")
 
