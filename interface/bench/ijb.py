@@ -36,7 +36,9 @@ FULL = {"templates": 23_124, "pairs": 15_658_489, "genuine": 19_557, "dim": 512,
 QUICK = {"templates": 2_000, "pairs": 200_000, "genuine": 2_000, "dim": 64, "identities": 300}
 
 
-def synthetic_set(sizes: dict[str, int], seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def synthetic_set(
+    sizes: dict[str, int], seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(template ids (T,), unit template vectors (T, D) float64, pairs (K, 2) int64, labels (K,) int64).
 
     The first ``genuine`` pairs join two templates of one identity; the others are uniform random
