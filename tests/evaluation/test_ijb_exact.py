@@ -59,12 +59,18 @@ def _ijb_set(seed: int = 0):
     )
 
 
-def _insightface_scores(E0, E1, face, tids, mids, pairs) -> np.ndarray:
-    """eval_ijbc.py with its defaults (F2, N1, D1), written out as that script computes it."""
+def _insightface_scores(
+    E0, E1, face, tids, mids, pairs, use_norm_score=True, use_detector_score=True
+) -> np.ndarray:
+    """eval_ijbc.py (flip test on: F2), written out as that script computes it; its flags
+    ``use_norm_score`` (True: N1) and ``use_detector_score`` (True: D1)."""
     img_feats = np.concatenate([E0, E1], axis=1)  # forward_db: [f_orig, f_flip] per image
     d = img_feats.shape[1] // 2
     img_input_feats = img_feats[:, 0:d] + img_feats[:, d:]
-    img_input_feats = img_input_feats * face[:, np.newaxis]
+    if not use_norm_score:
+        img_input_feats = img_input_feats / np.sqrt(np.sum(img_input_feats**2, -1, keepdims=True))
+    if use_detector_score:
+        img_input_feats = img_input_feats * face[:, np.newaxis]
     unique_templates = np.unique(tids)
     template_feats = np.zeros((len(unique_templates), img_input_feats.shape[1]))
     for count_template, uqt in enumerate(unique_templates):
@@ -125,6 +131,15 @@ def test_scores_and_tar_equal_insightface_recipe(ijb_set):
     want, want_auc = _insightface_readout(data[6], ref)
     assert res["tar_at_far"] == want  # ==, at every protocol FAR
     assert res["auc"] == pytest.approx(want_auc, abs=1e-12)
+
+
+def test_n0_d0_scores_equal_insightface_flags(ijb_set):
+    # N0 = use_norm_score=False (each image feature normalised), D0 = use_detector_score=False
+    data, _ = ijb_set
+    mode = ijb.ImageFeatureMode(norm="N0", detector="D0")
+    got = ijb.score(*data, mode=mode)["scores"]
+    want = _insightface_scores(*data[:6], use_norm_score=False, use_detector_score=False)
+    np.testing.assert_array_equal(got, want)
 
 
 def test_float32_scores_would_differ(ijb_set):
