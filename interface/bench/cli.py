@@ -16,6 +16,7 @@ BENCHMARKS = {
     "synth": "interface.data.synth.bench",
     "trainer": "interface.bench.trainer",
     "evaluation": "interface.bench.evaluation",
+    "ijb": "interface.bench.ijb",
     "heads": "interface.bench.heads",
 }
 

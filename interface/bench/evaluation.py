@@ -6,11 +6,11 @@ Every figure comes with a reference measured in the same run, so the ratios are 
 * verification (formats-and-protocols.md §3): :func:`interface.evaluation.verification.evaluate`
   (sorted distances + ``searchsorted`` counts) against the literal protocol loop (an element-wise
   ``d < t`` comparison per threshold and fold, as insightface writes it), LFW size (6,000 pairs).
-* IJB scoring (§4.5): the chunked float32 ``einsum`` of :func:`interface.evaluation.ijb.pair_scores`
-  against insightface's chunked ``np.sum(f1 * f2, -1)`` over the same pairs, D = 512.
 * extraction: :func:`interface.evaluation.embed.extract` (batched, original and flip in one pass)
   against one forward pass per image and view, for the ``tiny`` backbone at 32 px and
   ``mobilefacenet`` at 112 px.
+
+IJB scoring and read-out at IJB-C size have their own benchmark, ``interface.bench.ijb``.
 
 Each case keeps its best of a few repetitions (single timings on a shared CPU swing).
 """
@@ -31,8 +31,6 @@ log = logging.getLogger(__name__)
 
 FULL = {
     "pairs": 6000,
-    "ijb_pairs": 1_000_000,
-    "templates": 20_000,
     "dim": 512,
     "images": 256,
     "reps": 3,
@@ -40,8 +38,6 @@ FULL = {
 }
 QUICK = {
     "pairs": 600,
-    "ijb_pairs": 50_000,
-    "templates": 2_000,
     "dim": 128,
     "images": 32,
     "reps": 1,
@@ -91,37 +87,6 @@ def bench_verification(cfg: dict) -> dict:
     }
 
 
-def bench_ijb(cfg: dict) -> dict:
-    from interface.evaluation.ijb import pair_scores
-
-    rng = np.random.default_rng(1)
-    n_t, k, dim = cfg["templates"], cfg["ijb_pairs"], cfg["dim"]
-    templates = np.arange(n_t) * 3 + 5
-    tf = rng.normal(size=(n_t, dim)).astype(np.float32)
-    tf /= np.linalg.norm(tf, axis=1, keepdims=True)
-    pairs = templates[rng.integers(0, n_t, size=(k, 2))]
-
-    def reference() -> np.ndarray:  # insightface: id -> row dict, 100,000-pair chunks, sum of products
-        row = {t: i for i, t in enumerate(templates)}
-        out = np.zeros(k, dtype=np.float32)
-        for s in range(0, k, 100_000):
-            block = pairs[s : s + 100_000]
-            a = tf[[row[t] for t in block[:, 0]]]
-            b = tf[[row[t] for t in block[:, 1]]]
-            out[s : s + 100_000] = np.sum(a * b, -1)
-        return out
-
-    t_ours = _best_time(lambda: pair_scores(templates, tf, pairs), cfg["reps"])
-    t_ref = _best_time(reference, 1)
-    return {
-        "pairs": k,
-        "dim": dim,
-        "pairs_per_s": k / t_ours,
-        "reference_pairs_per_s": k / t_ref,
-        "speedup": t_ref / t_ours,
-    }
-
-
 def bench_extraction(cfg: dict, threads: int) -> dict:
     from interface.backbones import build_backbone
     from interface.evaluation.embed import extract, to_input
@@ -165,14 +130,11 @@ def run(out_path: Path, quick: bool = False) -> dict:
         | {"backbones": [list(b) for b in cfg["backbones"]]},
         "threads": threads,
         "verification": bench_verification(cfg),
-        "ijb_scoring": bench_ijb(cfg),
         "extraction": bench_extraction(cfg, threads),
     }
     result["summary"] = {
         "verification_pairs_per_s": round(result["verification"]["pairs_per_s"]),
         "verification_speedup_vs_literal": round(result["verification"]["speedup"], 1),
-        "ijb_pairs_per_s": round(result["ijb_scoring"]["pairs_per_s"]),
-        "ijb_speedup_vs_insightface_chunks": round(result["ijb_scoring"]["speedup"], 2),
         **{f"extract_{k}_images_per_s": round(v["images_per_s"], 1) for k, v in result["extraction"].items()},
         **{
             f"extract_{k}_speedup_vs_one_by_one": round(v["speedup"], 2)

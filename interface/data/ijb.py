@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,9 @@ class IJBMeta:
         return self.root / "loose_crop" / self.image_names[k]
 
 
+_INT64 = np.iinfo(np.int64)
+
+
 def _first_bad_line(path: Path, text: str, kinds: list[type]) -> str:
     for number, line in enumerate(text.split("\n"), start=1):
         fields = line.split()
@@ -55,9 +59,29 @@ def _first_bad_line(path: Path, text: str, kinds: list[type]) -> str:
                 parsed = kind(value)
             except ValueError:
                 parsed = None
+            if kind is int and parsed is not None and not _INT64.min <= parsed <= _INT64.max:
+                return f"{path} line {number}: {value!r} is outside the 64-bit integer range"
             if parsed is None or (kind is float and not math.isfinite(parsed)):
                 return f"{path} line {number}: {value!r} is not {'an integer' if kind is int else 'a finite number'}"
     return f"{path}: could not be parsed"
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _refuse_blank_lines(path: Path, text: str) -> None:
+    """Rows are numbered as lines in every message, so a blank line before or between rows is
+    refused (blank lines after the last row are ignored)."""
+    first_end = text.find("\n")
+    if not text[: len(text) if first_end < 0 else first_end].strip():
+        raise InputError(f"{path} line 1: empty line (expected one row per line)")
+    end = len(text)
+    while end and text[end - 1].isspace():  # the trailing blank lines (a few characters)
+        end -= 1
+    blank = _BLANK_LINE.search(text, 0, end + 1)
+    if blank:
+        number = text.count("\n", 0, blank.start()) + 2
+        raise InputError(f"{path} line {number}: empty line (expected one row per line)")
 
 
 def _read_table(path: Path, kinds: list[type]) -> pd.DataFrame:
@@ -69,11 +93,12 @@ def _read_table(path: Path, kinds: list[type]) -> pd.DataFrame:
         raise InputError(f"{path}: missing") from None
     if not text.strip():
         raise InputError(f"{path}: empty file")
+    _refuse_blank_lines(path, text)
     try:
         table = pd.read_csv(
             io.StringIO(text), sep=r"\s+", header=None, dtype=dtypes, engine="c", na_filter=False
         )
-    except (ValueError, pd.errors.ParserError):
+    except (ValueError, OverflowError, pd.errors.ParserError):
         raise InputError(_first_bad_line(path, text, kinds)) from None
     if table.shape[1] != len(kinds):
         raise InputError(_first_bad_line(path, text, kinds))

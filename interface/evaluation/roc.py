@@ -63,23 +63,43 @@ def roc_curve(
         first is +inf, then distinct scores in decreasing order).
     """
     scores, labels = check_scores_labels(scores, labels)
-    order = np.argsort(scores, kind="mergesort")[::-1]
+    # One sort, then index arrays only: beyond the caller's scores the peak is 4 arrays of N 8-byte
+    # numbers (sorted scores, run ends, cumulative counts and one difference; 0.5 GB at IJB-C's
+    # 15.6 M pairs). The order inside a run of equal scores is irrelevant (only the counts at
+    # each run's end are read), so the fast unstable sort serves.
+    order = np.argsort(scores)[::-1]
     s_sorted = scores[order]
     y_sorted = labels[order]
-    distinct = np.flatnonzero(np.diff(s_sorted))
-    cut = np.r_[distinct, y_sorted.size - 1]
-    tps = np.cumsum(y_sorted, dtype=np.int64)[cut]
-    fps = 1 + cut - tps
-    thresholds = s_sorted[cut]
-    if drop_intermediate and fps.shape[0] > 2:
-        corner = np.logical_or(np.diff(fps, 2) != 0, np.diff(tps, 2) != 0)
+    del order
+    last = np.empty(s_sorted.size, dtype=bool)  # the last (lowest) position of each distinct score
+    np.not_equal(s_sorted[1:], s_sorted[:-1], out=last[:-1])
+    last[-1] = True
+    cut = np.flatnonzero(last)
+    del last
+    tps = np.cumsum(y_sorted, dtype=np.int64)
+    del y_sorted
+    tps = tps[cut]
+    if drop_intermediate and tps.shape[0] > 2:
+        # sklearn drops a point iff fps and tps both have a zero second difference there; as
+        # fps = cut + 1 - tps, that holds iff cut and tps both do
+        corner = _second_difference_nonzero(cut)
+        corner |= _second_difference_nonzero(tps)
         keep = np.flatnonzero(np.r_[True, corner, True])
-        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
+        del corner
+        tps, cut = tps[keep], cut[keep]
+    fps = cut + 1 - tps
+    thresholds = np.r_[np.inf, s_sorted[cut]]
+    del s_sorted
     tps = np.r_[0, tps].astype(np.float64)
     fps = np.r_[0, fps].astype(np.float64)
-    thresholds = np.r_[np.inf, thresholds]
     total_neg = float(fps[-1] if n_negatives is None else n_negatives)
     return fps / total_neg, tps / tps[-1], thresholds
+
+
+def _second_difference_nonzero(x: np.ndarray) -> np.ndarray:
+    """``np.diff(x, 2) != 0`` holding one difference array instead of two."""
+    d = np.diff(x)
+    return d[1:] != d[:-1]
 
 
 def auc(x: np.ndarray, y: np.ndarray) -> float:

@@ -7,6 +7,7 @@ distance and the fold layout, so a table cell can be traced to its exact procedu
 
 from __future__ import annotations
 
+from interface.evaluation.ijb import describe_mode
 from interface.evaluation.resolution import MIN_EVENTS
 
 INSIGHTFACE_SNAPSHOT = "deepinsight/insightface@7fadd420c2351d0ffa8cac403421c1a3ed733365"
@@ -54,9 +55,9 @@ def ijb_spec(mode_label: str, chunk: int) -> dict:
         "reproduces": f"{INSIGHTFACE_SNAPSHOT} recognition/arcface_torch/eval_ijbc.py",
         **_COMMON,
         "alignment": "5-point similarity transform to the ArcFace 112x112 template, bilinear, border 0",
-        "image_feature": f"{mode_label} (N1: raw norm kept, D1: times face score, F2: flip sum)",
+        "image_feature": describe_mode(mode_label),
         "pooling": "media mean, template sum, then L2 normalisation",
-        "distance": "cosine of template vectors",
+        "distance": "cosine of template vectors, float64 (np.sum(f1 * f2, -1))",
         "score_chunk_pairs": int(chunk),
         "roc": "sklearn roc_curve defaults (pos_label=1, drop_intermediate=True)",
         "tar_at_far": "nearest existing ROC point to each FAR, highest TAR on ties, no interpolation",

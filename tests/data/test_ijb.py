@@ -91,11 +91,32 @@ def test_missing_meta_files(tmp_path):
             r"5pts_score\.txt line 1: 'nan' is not a finite number",
         ),
         (["1.jpg 1 2"], [f"1.jpg {PTS} 1"], [], r"pair_label\.txt: empty file"),
+        (
+            ["1.jpg 1 2"],
+            [f"1.jpg {PTS} 1"],
+            ["1 1 1", "99999999999999999999 1 0"],
+            r"pair_label\.txt line 2: '99999999999999999999' is outside the 64-bit integer range",
+        ),
+        # a blank line would shift every later row's line number: refused where it is
+        (
+            ["1.jpg 1 2", " ", "2.jpg 1 3"],
+            [f"1.jpg {PTS} 1", f"2.jpg {PTS} 1"],
+            ["1 1 1"],
+            r"face_tid_mid\.txt line 2: empty line",
+        ),
+        (["1.jpg 1 2"], [f"1.jpg {PTS} 1"], ["", "1 1 1"], r"pair_label\.txt line 1: empty line"),
     ],
 )
 def test_bad_meta(tmp_path, tid, pts, pairs, match):
     with pytest.raises(InputError, match=match):
         read_ijb(_write(tmp_path / "D", tid, pts, pairs))
+
+
+def test_blank_lines_after_the_last_row_are_ignored(tmp_path):
+    root = _good(tmp_path / "D")
+    pairs = root / "meta" / "ijbx_template_pair_label.txt"
+    pairs.write_text(pairs.read_text() + "\n  \n")
+    assert read_ijb(root).labels.tolist() == [0, 1]
 
 
 def test_meta_listed_in_a_parent_manifest_is_checked(tmp_path):
