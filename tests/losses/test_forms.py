@@ -138,7 +138,11 @@ def test_cosface_is_arcface_torchs_cosface():
 @pytest.mark.parametrize(
     ("name", "params", "needle"),
     [
-        ("arcface", {"form": "arcface-torch", "fallback": True}, "fallback=True; form='arcface-torch' has no"),
+        (
+            "arcface",
+            {"form": "arcface-torch", "fallback": True},
+            "fallback=True; form='arcface-torch' has no",
+        ),
         ("arcface", {"form": "torch"}, "form='torch'; expected one of 'interface-release', 'arcface-torch'"),
         ("combined", {"form": "arcface-torch"}, "m1=1.0, m2=0.3, m3=0.2; form='arcface-torch' computes"),
         ("combined", {"form": "arcface-torch", "m1": 1.2, "m3": 0.0}, "m1=1.2"),

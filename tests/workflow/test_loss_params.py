@@ -87,7 +87,7 @@ class Shifted(MarginLoss):
         return cos_y - self.m - getattr(self, "k", 0.0)
 '''
 EXTRA = '        Param("k", 0.05, "cosine units", "[0, 0.5]", float, "extra margin on the target cosine"),\n'
-EXTENDED = PLUGIN.replace("        Param(\"m\"", EXTRA + "        Param(\"m\"", 1)
+EXTENDED = PLUGIN.replace('        Param("m"', EXTRA + '        Param("m"', 1)
 
 
 def test_adding_a_parameter_to_a_plugin_loss_is_one_line(tmp_path, monkeypatch):
@@ -109,7 +109,9 @@ def test_adding_a_parameter_to_a_plugin_loss_is_one_line(tmp_path, monkeypatch):
     assert [run.params for run in runs.values()] == [{"k": 0.5}]
     assert next(iter(runs)).split("__")[3] == "k=0.5"
     # ... refused out of range by the schema built from the declaration, naming key and range
-    with pytest.raises(InputError, match=r"^config key matrix\.losses\[0\]\.params\.k: 0\.6 is greater") as info:
+    with pytest.raises(
+        InputError, match=r"^config key matrix\.losses\[0\]\.params\.k: 0\.6 is greater"
+    ) as info:
         resolve(config(k=0.6))
     assert "extra margin on the target cosine; cosine units, [0, 0.5]" in str(info.value)
     assert wfconfig.load_schema()["$defs"]["loss_params"]["extshift"]["k"]["maximum"] == 0.5
