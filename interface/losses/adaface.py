@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from interface.losses.base import Batch, MarginLoss, safe_acos
+from interface.losses.params import SCALE, Param
 from interface.losses.registry import register_loss
 
 
@@ -23,38 +24,18 @@ class AdaFace(MarginLoss):
     All cosines are first clamped to [-1 + eps, 1 - eps]; every logit is scaled by ``s``. The
     release also clamps non-target angles to [eps, pi - eps], a no-op after that cosine clamp
     (arccos(1 - eps) > eps for eps < 0.1), so non-targets are plain ``s * cos(theta_j)``.
-
-    Parameters: ``s`` dimensionless scale, > 0 (64); ``m`` margin, radians and cosine units,
-    [0, 1) (0.4); ``h`` concentration, (0, 1] (0.333); ``t_alpha`` EMA rate, (0, 1] (0.01);
-    ``eps`` > 0, < 0.1 (1e-3).
     """
 
-    default_params = {"s": 64.0, "m": 0.4, "h": 0.333, "t_alpha": 0.01, "eps": 1e-3}
-    param_units = {
-        "s": "dimensionless scale, > 0",
-        "m": "radians (angular part) and cosine units (additive part), [0, 1)",
-        "h": "dimensionless concentration, (0, 1]",
-        "t_alpha": "EMA rate, (0, 1]",
-        "eps": "dimensionless, (0, 0.1)",
-    }
+    PARAMS = (
+        SCALE,
+        Param("m", 0.4, "radians and cosine units", "[0, 1)", float, "margin (angular and additive parts)"),
+        Param("h", 0.333, "dimensionless", "(0, 1]", float, "concentration of the norm scaler g"),
+        Param("t_alpha", 0.01, "EMA rate", "(0, 1]", float, "rate of the running norm mean and std"),
+        Param("eps", 1e-3, "dimensionless", "(0, 0.1)", float, "cosine and angle clamp"),
+    )
 
-    def __init__(
-        self,
-        num_classes: int,
-        embedding_size: int,
-        *,
-        s: float = 64.0,
-        m: float = 0.4,
-        h: float = 0.333,
-        t_alpha: float = 0.01,
-        eps: float = 1e-3,
-    ) -> None:
-        super().__init__(num_classes, embedding_size)
-        self.s = self.check_param("s", s, 0.0, low_open=True)
-        self.m = self.check_param("m", m, 0.0, 1.0, high_open=True)
-        self.h = self.check_param("h", h, 0.0, 1.0, low_open=True)
-        self.t_alpha = self.check_param("t_alpha", t_alpha, 0.0, 1.0, low_open=True)
-        self.eps = self.check_param("eps", eps, 0.0, 0.1, low_open=True, high_open=True)
+    def __init__(self, num_classes: int, embedding_size: int, **params: Any) -> None:
+        super().__init__(num_classes, embedding_size, **params)
         self.cos_clamp_eps = self.eps
         self.register_buffer("batch_mean", torch.full((), 20.0))
         self.register_buffer("batch_std", torch.full((), 100.0))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -27,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from interface.errors import InputError
+from interface.losses.params import Param, param_lines
 
 #: floor of sin(theta) in the derivatives only (d sin / d cos = -cos / sin): finite at |cos| = 1,
 #: forward values stay exact. float32 cosines cannot resolve sin(theta) below ~3.5e-4 anyway;
@@ -133,14 +133,21 @@ def as_angle_tensor(value: Any) -> Tensor:
 class MarginLoss(nn.Module):
     """Base of every loss: owns ``weight`` (C, D), returns mean cross-entropy on the scaled logits.
 
-    Subclasses set ``default_params`` (name -> default, the accepted keyword arguments) and
-    ``param_units`` (name -> unit and legal range), and validate their values with
-    :meth:`check_param`. ``collect_stats`` (default False) makes every forward fill
+    Subclasses declare their parameters once, ``PARAMS = (Param(...), ...)``
+    (:mod:`interface.losses.params`): the constructor accepts exactly those keywords, validates
+    each value, and sets it as an attribute of the same name (``None`` takes the default). The
+    class then carries ``default_params`` (name -> default) and ``param_units`` (name -> unit and
+    legal range), both derived; a loss that resolves a ``None`` default or checks a relation
+    between parameters does so after ``super().__init__`` (:meth:`check_order`).
+    ``collect_stats`` (default False) makes every forward fill
     ``last_stats`` (float values, detached): ``theta_y_mean`` (rad, mean angle to the own class
     centre) and ``theta_nn_mean`` (rad, mean angle to the nearest other class centre).
     """
 
     registry_name: ClassVar[str] = ""
+    #: the loss's parameters, each declared once (name, default, unit, legal values, type, meaning).
+    PARAMS: ClassVar[tuple[Param, ...]] = ()
+    #: derived from PARAMS by __init_subclass__: name -> default, name -> unit and legal values.
     default_params: ClassVar[dict[str, Any]] = {}
     param_units: ClassVar[dict[str, str]] = {}
     #: cosines are clamped to [-1 + cos_clamp_eps, 1 - cos_clamp_eps] (0: to [-1, 1]).
@@ -151,8 +158,37 @@ class MarginLoss(nn.Module):
     #: (checked by :func:`model_parallel_support`), or declared by a loss the head knows (softmax).
     model_parallel: ClassVar[bool | None] = None
 
-    def __init__(self, num_classes: int, embedding_size: int) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Derive ``default_params``, ``param_units`` and the docstring's parameter list from PARAMS."""
+        super().__init_subclass__(**kwargs)
+        for derived in ("default_params", "param_units"):
+            if derived in cls.__dict__:
+                raise TypeError(f"{cls.__qualname__}: declare the parameters in PARAMS, not {derived}")
+        names = [p.name for p in cls.PARAMS]
+        clashes = [n for n in names if names.count(n) > 1 or hasattr(MarginLoss, n)]
+        if clashes:
+            raise TypeError(
+                f"{cls.__qualname__}: parameter {clashes[0]!r} is declared twice or shadows MarginLoss"
+            )
+        cls.default_params = {p.name: p.default for p in cls.PARAMS}
+        cls.param_units = {p.name: p.units for p in cls.PARAMS}
+        if cls.PARAMS and "PARAMS" in cls.__dict__ and cls.__doc__:
+            lines = "".join(f"\n    - {line}" for line in param_lines(cls.PARAMS))
+            cls.__doc__ = f"{cls.__doc__.rstrip()}\n\n    Parameters (from PARAMS):\n{lines}\n"
+
+    def __init__(self, num_classes: int, embedding_size: int, **params: Any) -> None:
         super().__init__()
+        unknown = sorted(set(params) - set(self.default_params))
+        if unknown:
+            accepted = ", ".join(sorted(self.default_params)) or "none"
+            raise InputError(
+                f"loss {self.registry_name!r}: unknown parameter(s) {', '.join(unknown)}; accepted: {accepted}"
+            )
+        for param in self.PARAMS:
+            value = params.get(param.name)
+            setattr(
+                self, param.name, param.check(self.registry_name, param.default if value is None else value)
+            )
         self.num_classes = int(num_classes)
         self.embedding_size = int(embedding_size)
         if not _MARGIN_ONLY.get():
@@ -169,26 +205,14 @@ class MarginLoss(nn.Module):
         return {"weight": torch.normal(0.0, 0.01, (rows, self.embedding_size))}
 
     # ---------------------------------------------------------------- parameters
-    def check_param(
-        self,
-        name: str,
-        value: Any,
-        low: float | None = None,
-        high: float | None = None,
-        *,
-        low_open: bool = False,
-        high_open: bool = False,
-    ) -> float:
-        """Return ``value`` as a float or raise :class:`InputError` naming it and its legal range."""
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-        if ok and low is not None:
-            ok = value > low if low_open else value >= low
-        if ok and high is not None:
-            ok = value < high if high_open else value <= high
-        if not ok:
-            unit = self.param_units.get(name, "")
-            raise InputError(f"loss {self.registry_name!r}: {name}={value!r}; expected {unit or 'a number'}")
-        return float(value)
+    def check_order(self, low: str, high: str, *, strict: bool) -> None:
+        """Raise :class:`InputError` unless parameter ``low`` < (``strict``) or <= parameter ``high``."""
+        low_value, high_value = getattr(self, low), getattr(self, high)
+        if high_value < low_value or (strict and high_value == low_value):
+            relation = ">" if strict else ">="
+            raise InputError(
+                f"loss {self.registry_name!r}: {high}={high_value!r}; expected {relation} {low}={low_value!r}"
+            )
 
     def check_choice(self, name: str, value: Any, choices: tuple[Any, ...]) -> Any:
         """Return ``value`` if it is one of ``choices``, else raise :class:`InputError`."""

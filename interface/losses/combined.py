@@ -2,49 +2,53 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from interface.errors import InputError
+from interface.losses.arcface import arc_target
 from interface.losses.base import MarginLoss, safe_acos
+from interface.losses.params import SCALE, Param
 from interface.losses.registry import register_loss
+
+#: whose computation: the original MXNet code's, or insightface arcface_torch's.
+FORMS = ("insightface-mxnet", "arcface-torch")
 
 
 @register_loss("combined")
 class Combined(MarginLoss):
-    """Target logit ``s * (cos(m1 * theta_y + m2) - m3)``, non-target ``s * cos(theta_j)``.
+    """Target logit ``s * (cos(m1 * theta_y + m2) - m3)``, non-target ``s * cos(theta_j)``:
 
-    Parameters: ``s`` dimensionless scale, > 0 (64); ``m1`` multiplicative angular margin,
-    dimensionless, [1, 4] (1.0); ``m2`` additive angular margin, radians, [0, pi/2) (0.3);
-    ``m3`` additive cosine margin, cosine units, [0, 1) (0.2).
-    ``m1 * theta_y`` needs the angle itself: :func:`safe_acos` keeps its gradient finite at |cos| = 1.
+    * ``insightface-mxnet`` (default): the original MXNet code's combined margin (insightface
+      ``src/train_softmax.py``, ``loss_type 5``): every margin with gradient, no fallback.
+      ``m1 * theta_y`` needs the angle itself: :func:`safe_acos` keeps its gradient finite at |cos| = 1;
+    * ``arcface-torch``: insightface arcface_torch's ``CombinedMarginLoss`` (``recognition/
+      arcface_torch/losses.py``), which computes two cases only: m1 = 1, m3 = 0 is ArcFace with
+      margin m2 under ``torch.no_grad()`` (no fallback, straight-through gradient); m3 > 0 is
+      CosFace with margin m3 (with gradient), where it ignores m1 and m2: here m2 must then be 0.
     """
 
-    default_params = {"s": 64.0, "m1": 1.0, "m2": 0.3, "m3": 0.2}
-    param_units = {
-        "s": "dimensionless scale, > 0",
-        "m1": "dimensionless angle multiplier, [1, 4]",
-        "m2": "radians, [0, pi/2)",
-        "m3": "cosine units, [0, 1)",
-    }
+    PARAMS = (
+        SCALE,
+        Param("m1", 1.0, "dimensionless", "[1, 4]", float, "multiplicative angular margin"),
+        Param("m2", 0.3, "radians", "[0, pi/2)", float, "additive angular margin"),
+        Param("m3", 0.2, "cosine units", "[0, 1)", float, "additive cosine margin"),
+        Param("form", "insightface-mxnet", "", FORMS, str, "whose computation of the margins"),
+    )
 
-    def __init__(
-        self,
-        num_classes: int,
-        embedding_size: int,
-        *,
-        s: float = 64.0,
-        m1: float = 1.0,
-        m2: float = 0.3,
-        m3: float = 0.2,
-    ) -> None:
-        super().__init__(num_classes, embedding_size)
-        self.s = self.check_param("s", s, 0.0, low_open=True)
-        self.m1 = self.check_param("m1", m1, 1.0, 4.0)
-        self.m2 = self.check_param("m2", m2, 0.0, math.pi / 2, high_open=True)
-        self.m3 = self.check_param("m3", m3, 0.0, 1.0, high_open=True)
+    def __init__(self, num_classes: int, embedding_size: int, **params: Any) -> None:
+        super().__init__(num_classes, embedding_size, **params)
+        if self.form == "arcface-torch" and not (self.m1 == 1.0 and 0.0 in (self.m2, self.m3)):
+            raise InputError(
+                f"loss {self.registry_name!r}: m1={self.m1}, m2={self.m2}, m3={self.m3}; form='arcface-torch' "
+                "computes m1=1 with m3=0 (ArcFace, margin m2) or m2=0 (CosFace, margin m3)"
+            )
 
     def target_logit(self, cos_y: Tensor, ctx: dict[str, Any]) -> Tensor:
+        if self.form == "arcface-torch":
+            if self.m3 > 0.0:
+                return cos_y - self.m3
+            return arc_target(cos_y, self.m2, fallback=False, straight_through=True)
         return torch.cos(self.m1 * safe_acos(cos_y) + self.m2) - self.m3

@@ -7,24 +7,23 @@ from typing import Any
 from torch import Tensor
 
 from interface.losses.base import MarginLoss
+from interface.losses.params import SCALE, Param
 from interface.losses.registry import register_loss
 
 
 @register_loss("cosface")
 class CosFace(MarginLoss):
-    """Target logit ``s * (cos(theta_y) - m)``, non-target ``s * cos(theta_j)``.
+    """Target logit ``s * (cos(theta_y) - m)``, non-target ``s * cos(theta_j)``, with gradient.
 
-    Parameters: ``s`` dimensionless scale, > 0 (64); ``m`` margin in cosine units, [0, 1)
-    (0.35 in the paper; insightface uses 0.4; default 0.35).
+    The InterFace release's ``CosFace`` and insightface arcface_torch's (``losses.py``, and its
+    ``CombinedMarginLoss`` with m3 > 0) compute exactly this, value and gradient, so unlike ArcFace
+    there is no ``form`` to choose. The paper uses m = 0.35, arcface_torch 0.4.
     """
 
-    default_params = {"s": 64.0, "m": 0.35}
-    param_units = {"s": "dimensionless scale, > 0", "m": "cosine units, [0, 1)"}
-
-    def __init__(self, num_classes: int, embedding_size: int, *, s: float = 64.0, m: float = 0.35) -> None:
-        super().__init__(num_classes, embedding_size)
-        self.s = self.check_param("s", s, 0.0, low_open=True)
-        self.m = self.check_param("m", m, 0.0, 1.0, high_open=True)
+    PARAMS = (
+        SCALE,
+        Param("m", 0.35, "cosine units", "[0, 1)", float, "additive margin on the target cosine"),
+    )
 
     def target_logit(self, cos_y: Tensor, ctx: dict[str, Any]) -> Tensor:
         return cos_y - self.m

@@ -8,8 +8,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from interface.losses.arcface import arc_target
+from interface.losses.arcface import ARC_MARGIN, arc_target
 from interface.losses.base import Batch, MarginLoss, cos_add
+from interface.losses.params import SCALE, Param
 from interface.losses.registry import register_loss
 
 
@@ -22,31 +23,18 @@ class CurricularFace(MarginLoss):
     ``t`` (buffer, starts at 0) follows the batch mean target cosine, without gradient, once per
     training forward and before it is used, as in the release:
     ``t <- momentum * mean(cos(theta_y)) + (1 - momentum) * t``.
-
-    Parameters: ``s`` dimensionless scale, > 0 (64); ``m`` radians, [0, pi/2) (0.5);
-    ``momentum`` EMA rate, (0, 1] (0.01).
     """
 
-    default_params = {"s": 64.0, "m": 0.5, "momentum": 0.01}
-    param_units = {
-        "s": "dimensionless scale, > 0",
-        "m": "radians, [0, pi/2)",
-        "momentum": "EMA rate of t, (0, 1]",
-    }
+    PARAMS = (
+        SCALE,
+        ARC_MARGIN,
+        Param(
+            "momentum", 0.01, "EMA rate", "(0, 1]", float, "rate at which t follows the mean target cosine"
+        ),
+    )
 
-    def __init__(
-        self,
-        num_classes: int,
-        embedding_size: int,
-        *,
-        s: float = 64.0,
-        m: float = 0.5,
-        momentum: float = 0.01,
-    ) -> None:
-        super().__init__(num_classes, embedding_size)
-        self.s = self.check_param("s", s, 0.0, low_open=True)
-        self.m = self.check_param("m", m, 0.0, math.pi / 2, high_open=True)
-        self.momentum = self.check_param("momentum", momentum, 0.0, 1.0, low_open=True)
+    def __init__(self, num_classes: int, embedding_size: int, **params: Any) -> None:
+        super().__init__(num_classes, embedding_size, **params)
         self.register_buffer("t", torch.zeros(()))
 
     def batch_context(self, cos_y: Tensor, batch: Batch) -> dict[str, Any]:

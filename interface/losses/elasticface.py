@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -11,6 +10,7 @@ from torch import Tensor
 from interface.errors import InputError
 from interface.losses.arcface import arc_target
 from interface.losses.base import Batch, MarginLoss
+from interface.losses.params import SCALE, Param
 from interface.losses.registry import register_loss
 
 
@@ -22,48 +22,33 @@ class ElasticFace(MarginLoss):
     drawn margins are sorted against the target cosines (ElasticFace+; indexing as the release,
     see :meth:`draw`). In eval mode (and in the curves) the margin is its mean ``m``.
 
-    Parameters: ``s`` dimensionless scale, > 0 (64); ``form`` "arc" | "cos"; ``m`` mean margin,
-    radians (arc, [0, pi/2), default 0.5) or cosine units (cos, [0, 1), default 0.35);
-    ``sigma`` standard deviation of the margin, same unit, [0, 1) (0.05); ``plus`` bool (False);
-    ``seed`` integer >= 0 seeding the loss's own generator (0). The generator state is the buffer
-    ``rng_state``, so a checkpoint resumes the same sequence of draws.
+    ``m`` None is 0.5 (arc) or 0.35 (cos). The generator state is the buffer ``rng_state``, so a
+    checkpoint resumes the same draws.
     """
 
-    default_params = {"s": 64.0, "form": "arc", "m": None, "sigma": 0.05, "plus": False, "seed": 0}
-    param_units = {
-        "s": "dimensionless scale, > 0",
-        "form": "'arc' or 'cos'",
-        "m": "radians in [0, pi/2) (arc) or cosine units in [0, 1) (cos); None: 0.5 / 0.35",
-        "sigma": "same unit as m, [0, 1)",
-        "plus": "bool",
-        "seed": "integer >= 0",
-    }
+    PARAMS = (
+        SCALE,
+        Param("form", "arc", "", ("arc", "cos"), str, "angular (arc) or cosine (cos) margin"),
+        Param(
+            "m",
+            None,
+            "radians (arc) or cosine units (cos, < 1)",
+            "[0, pi/2)",
+            float,
+            "mean margin; None: form's",
+        ),
+        Param("sigma", 0.05, "same unit as m", "[0, 1)", float, "standard deviation of the margin"),
+        Param("plus", False, "", (True, False), bool, "ElasticFace+: margins sorted by target cosine"),
+        Param("seed", 0, "", "[0, inf)", int, "seed of the loss's own generator"),
+    )
 
-    def __init__(
-        self,
-        num_classes: int,
-        embedding_size: int,
-        *,
-        s: float = 64.0,
-        form: str = "arc",
-        m: float | None = None,
-        sigma: float = 0.05,
-        plus: bool = False,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(num_classes, embedding_size)
-        self.s = self.check_param("s", s, 0.0, low_open=True)
-        self.form = self.check_choice("form", form, ("arc", "cos"))
-        high = math.pi / 2 if form == "arc" else 1.0
-        self.m = self.check_param(
-            "m", (0.5 if form == "arc" else 0.35) if m is None else m, 0.0, high, high_open=True
-        )
-        self.sigma = self.check_param("sigma", sigma, 0.0, 1.0, high_open=True)
-        self.plus = self.check_choice("plus", plus, (True, False))
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise InputError(f"loss 'elasticface': seed={seed!r}; expected an integer >= 0")
-        self.seed = seed
-        generator = torch.Generator().manual_seed(seed)
+    def __init__(self, num_classes: int, embedding_size: int, **params: Any) -> None:
+        super().__init__(num_classes, embedding_size, **params)
+        if self.m is None:
+            self.m = 0.5 if self.form == "arc" else 0.35
+        elif self.form == "cos" and self.m >= 1.0:
+            raise InputError(f"loss {self.registry_name!r}: m={self.m!r}; expected [0, 1) with form='cos'")
+        generator = torch.Generator().manual_seed(self.seed)
         self.register_buffer("rng_state", generator.get_state())
 
     def draw(self, cos_y: Tensor) -> Tensor:

@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from interface.losses.arcface import arc_target
+from interface.losses.arcface import ARC_MARGIN, arc_target
 from interface.losses.base import Batch, MarginLoss, cos_sub
+from interface.losses.params import SCALE, Param
 from interface.losses.registry import register_loss
 
 #: ``mid`` of each variant in the release's config (rad for cc/dc; dd divides it by phi).
@@ -42,54 +43,35 @@ class InterFace(MarginLoss):
     equal values to the release's arccos/cos, no B x C arccos, and finite gradients at |cos| = 1
     (the release's arccos has an infinite derivative there).
 
-    Parameters: ``s`` dimensionless scale, > 0 (64); ``m`` target margin, radians, [0, pi/2) (0.5);
-    ``alpha`` shift amplitude, radians, [0, 1] (0.1); ``variant`` "cc" | "dc" | "dd" ("dd", the
-    release's default config); ``mid`` dimensionless, [0, 2] (None: 0.2 / 0.3 / pi/18 for
-    cc / dc / dd); ``fallback`` bool (False): ArcFace's ``cos(theta_y) - m sin(m)`` once
-    theta_y + m > pi; ``straight_through`` bool (False): margins change the logit values but the
-    gradient is that of the plain cosines (insightface arcface_torch's no_grad margin).
+    The loss value (what training logs as ``loss``) is the exact mean cross-entropy. The release's
+    ``DistCrossEntropy`` clamps each p_y at 1e-30, so the value it logs is at most
+    -log(1e-30) = 69.08 per sample, while its backward ignores the clamp: gradients agree, logged
+    values differ on batches with samples past that cap (:mod:`interface.losses.official`).
     """
 
-    default_params = {
-        "s": 64.0,
-        "m": 0.5,
-        "alpha": 0.1,
-        "variant": "dd",
-        "mid": None,
-        "fallback": False,
-        "straight_through": False,
-    }
-    param_units = {
-        "s": "dimensionless scale, > 0",
-        "m": "radians, [0, pi/2)",
-        "alpha": "radians, [0, 1]",
-        "variant": "'cc', 'dc' or 'dd'",
-        "mid": "dimensionless, [0, 2]; None: 0.2 (cc), 0.3 (dc), pi/18 (dd)",
-        "fallback": "bool",
-        "straight_through": "bool",
-    }
+    PARAMS = (
+        SCALE,
+        ARC_MARGIN,
+        Param("alpha", 0.1, "radians", "[0, 1]", float, "amplitude of the non-target shift"),
+        Param(
+            "variant", "dd", "", ("cc", "dc", "dd"), str, "class centres, then mu: (c)onstant or (d)ynamic"
+        ),
+        Param(
+            "mid",
+            None,
+            "dimensionless",
+            "[0, 2]",
+            float,
+            "mu of the shift; None: 0.2 (cc), 0.3 (dc), pi/18 (dd)",
+        ),
+        Param("fallback", False, "", (True, False), bool, "ArcFace's cos(theta_y) - m sin(m) past pi"),
+        Param("straight_through", False, "", (True, False), bool, "margins without gradient (arcface_torch)"),
+    )
 
-    def __init__(
-        self,
-        num_classes: int,
-        embedding_size: int,
-        *,
-        s: float = 64.0,
-        m: float = 0.5,
-        alpha: float = 0.1,
-        variant: str = "dd",
-        mid: float | None = None,
-        fallback: bool = False,
-        straight_through: bool = False,
-    ) -> None:
-        super().__init__(num_classes, embedding_size)
-        self.s = self.check_param("s", s, 0.0, low_open=True)
-        self.m = self.check_param("m", m, 0.0, math.pi / 2, high_open=True)
-        self.alpha = self.check_param("alpha", alpha, 0.0, 1.0)
-        self.variant = self.check_choice("variant", variant, ("cc", "dc", "dd"))
-        self.mid = self.check_param("mid", DEFAULT_MID[variant] if mid is None else mid, 0.0, 2.0)
-        self.fallback = self.check_choice("fallback", fallback, (False, True))
-        self.straight_through = self.check_choice("straight_through", straight_through, (False, True))
+    def __init__(self, num_classes: int, embedding_size: int, **params: Any) -> None:
+        super().__init__(num_classes, embedding_size, **params)
+        if self.mid is None:
+            self.mid = DEFAULT_MID[self.variant]
 
     def mhat(self, theta_y: Tensor, phi: Tensor | None, owned: bool = False) -> Tensor:
         """The non-target shift m-hat (rad), detached, for target angles ``theta_y`` (B, 1) and
@@ -143,8 +125,7 @@ class InterFace(MarginLoss):
         return self.shift_context(cos_y.clamp(-1.0, 1.0).acos(), phi)
 
     def target_logit(self, cos_y: Tensor, ctx: dict[str, Any]) -> Tensor:
-        out = arc_target(cos_y, self.m, self.fallback)
-        return cos_y + (out - cos_y).detach() if self.straight_through else out
+        return arc_target(cos_y, self.m, self.fallback, self.straight_through)
 
     def nontarget_logit(self, cos: Tensor, cos_y: Tensor, ctx: dict[str, Any]) -> Tensor:
         shifted = cos_sub(cos, ctx["cos_mhat"], ctx["sin_mhat"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -10,6 +9,7 @@ from torch import Tensor
 
 from interface.losses.arcface import arc_target
 from interface.losses.base import Batch, MarginLoss
+from interface.losses.params import SCALE, Param
 from interface.losses.registry import register_loss
 
 
@@ -20,40 +20,22 @@ class MagFace(MarginLoss):
     adds ``lambda_g * mean(a / u_a^2 + 1 / a)``. As in the release, gradient flows through ``a``
     into both the margin and the regulariser.
 
-    Parameters: ``s`` dimensionless scale, > 0 (64); ``l_a`` < ``u_a`` feature-norm bounds,
-    > 0 (10, 110); ``l_m`` <= ``u_m`` margins in radians, [0, pi/2) (0.45, 0.8);
-    ``lambda_g`` regulariser weight, >= 0 (35, the original release; FaceX-Zoo uses 20).
+    ``lambda_g`` is 35 in the original release (FaceX-Zoo uses 20).
     """
 
-    default_params = {"s": 64.0, "l_a": 10.0, "u_a": 110.0, "l_m": 0.45, "u_m": 0.8, "lambda_g": 35.0}
-    param_units = {
-        "s": "dimensionless scale, > 0",
-        "l_a": "feature norm, > 0, < u_a",
-        "u_a": "feature norm, > l_a",
-        "l_m": "radians, [0, pi/2), <= u_m",
-        "u_m": "radians, [0, pi/2), >= l_m",
-        "lambda_g": "dimensionless weight, >= 0",
-    }
+    PARAMS = (
+        SCALE,
+        Param("l_a", 10.0, "feature norm", "(0, inf)", float, "lower feature-norm bound, < u_a"),
+        Param("u_a", 110.0, "feature norm", "(0, inf)", float, "upper feature-norm bound, > l_a"),
+        Param("l_m", 0.45, "radians", "[0, pi/2)", float, "margin at a = l_a, <= u_m"),
+        Param("u_m", 0.8, "radians", "[0, pi/2)", float, "margin at a = u_a, >= l_m"),
+        Param("lambda_g", 35.0, "dimensionless", "[0, inf)", float, "weight of the regulariser g(a)"),
+    )
 
-    def __init__(
-        self,
-        num_classes: int,
-        embedding_size: int,
-        *,
-        s: float = 64.0,
-        l_a: float = 10.0,
-        u_a: float = 110.0,
-        l_m: float = 0.45,
-        u_m: float = 0.8,
-        lambda_g: float = 35.0,
-    ) -> None:
-        super().__init__(num_classes, embedding_size)
-        self.s = self.check_param("s", s, 0.0, low_open=True)
-        self.l_a = self.check_param("l_a", l_a, 0.0, low_open=True)
-        self.u_a = self.check_param("u_a", u_a, self.l_a, low_open=True)
-        self.l_m = self.check_param("l_m", l_m, 0.0, math.pi / 2, high_open=True)
-        self.u_m = self.check_param("u_m", u_m, self.l_m, math.pi / 2, high_open=True)
-        self.lambda_g = self.check_param("lambda_g", lambda_g, 0.0)
+    def __init__(self, num_classes: int, embedding_size: int, **params: Any) -> None:
+        super().__init__(num_classes, embedding_size, **params)
+        self.check_order("l_a", "u_a", strict=True)
+        self.check_order("l_m", "u_m", strict=False)
 
     def margin(self, a: Tensor) -> Tensor:
         """m(a) in radians for clamped feature norms ``a``."""

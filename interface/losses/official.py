@@ -2,7 +2,10 @@
 
 Follows github.com/iamsangmeng/InterFace (HEAD 42a6899): ``PartialFCV2.forward`` (cosines, centre
 cosines) and ``InterFace.forward`` (in-place arccos, detached m-hat, in-place cos, target column
-overwrite, scale), then plain cross-entropy, with one process (no all-gather) and no autocast.
+overwrite, scale), then ``DistCrossEntropyFunc`` (``partial_fc.py``), with one process (no
+all-reduce) and no autocast. That cross-entropy returns ``-mean(log(clamp_min(p_y, 1e-30)))``, so
+each sample's loss is at most -log(1e-30) = 69.08, and its backward is ``(softmax - onehot) / B``,
+the gradient of the unclamped cross-entropy: :func:`official_loss` does both.
 It is deliberately NOT registered: tests compare the registered ``interface`` loss against it and
 the loss benchmark uses it as the baseline. Its backward pass is the release's, so it is infinite
 at |cos| = 1.
@@ -11,6 +14,7 @@ at |cos| = 1.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -61,6 +65,30 @@ def official_logits(
     return logits * s
 
 
+#: the release's floor of p_y in the loss value (``loss.clamp_min_(1e-30)``).
+P_FLOOR = 1e-30
+
+
+class _ReleaseCrossEntropy(torch.autograd.Function):
+    """``DistCrossEntropyFunc`` on one process: the clamped value, the unclamped gradient."""
+
+    @staticmethod
+    def forward(ctx: Any, logits: Tensor, labels: Tensor) -> Tensor:
+        # as the release: subtract the row max, exponentiate, divide by the row sum, pick p_y
+        probs = (logits - logits.max(dim=1, keepdim=True).values).exp()
+        probs = probs / probs.sum(dim=1, keepdim=True)
+        ctx.save_for_backward(probs, labels)
+        p_y = probs.gather(1, labels.view(-1, 1))
+        return p_y.clamp_min(P_FLOOR).log().mean().neg()
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        probs, labels = ctx.saved_tensors
+        onehot = torch.zeros_like(probs).scatter_(1, labels.view(-1, 1), 1.0)
+        return (probs - onehot) / probs.shape[0] * grad, None
+
+
 def official_loss(embeddings: Tensor, weight: Tensor, labels: Tensor, **params: float | str | None) -> Tensor:
-    """Mean cross-entropy of :func:`official_logits` (the release's DistCrossEntropy, one process)."""
-    return F.cross_entropy(official_logits(embeddings, weight, labels, **params), labels)
+    """The release's DistCrossEntropy (one process) of :func:`official_logits`: per sample
+    ``-log(max(p_y, 1e-30))`` averaged (at most 69.08 each), with the unclamped gradient."""
+    return _ReleaseCrossEntropy.apply(official_logits(embeddings, weight, labels, **params), labels)

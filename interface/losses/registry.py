@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import torch
 
 from interface.errors import InputError
+from interface.losses.params import param_schemas
 
 T = TypeVar("T", bound=type)
 
@@ -53,20 +54,22 @@ def loss_class(name: str) -> type:
         raise InputError(f"unknown loss {name!r}; known losses: {', '.join(list_losses())}") from None
 
 
+def loss_param_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of each registered loss's parameters, by loss name, from the loss's ``PARAMS``
+    (what the workflow checks every matrix point against, plugin losses included)."""
+    return {name: param_schemas(_REGISTRY[name].PARAMS) for name in list_losses()}
+
+
 def build_loss(name: str, *, num_classes: int, embedding_size: int, **params: Any) -> torch.nn.Module:
     """Build the loss ``name`` for ``num_classes`` classes and ``embedding_size``-wide embeddings.
 
     ``params`` override the class's ``default_params``; a value of ``None`` means "use the default"
-    (so a config may spell out every key). Unknown keys raise :class:`InputError` naming the key and
-    listing the accepted ones; out-of-range values are rejected by the loss itself.
+    (so a config may spell out every key). Unknown keys and out-of-range values are rejected by
+    the loss's constructor (from its ``PARAMS``) with an :class:`InputError` naming the key.
     """
     cls = loss_class(name)
-    given = {key: value for key, value in params.items() if value is not None}
-    unknown = sorted(set(given) - set(cls.default_params))
-    if unknown:
-        accepted = ", ".join(sorted(cls.default_params)) or "none"
-        raise InputError(f"loss {name!r}: unknown parameter(s) {', '.join(unknown)}; accepted: {accepted}")
     for key, value in (("num_classes", num_classes), ("embedding_size", embedding_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InputError(f"loss {name!r}: {key}={value!r}; expected an integer >= 1")
+    given = {key: value for key, value in params.items() if value is not None}
     return cls(num_classes=num_classes, embedding_size=embedding_size, **given)

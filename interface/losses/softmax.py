@@ -20,8 +20,6 @@ class Softmax(MarginLoss):
     ``cos(theta)``: softmax has no margin.
     """
 
-    default_params: dict[str, Any] = {}
-    param_units: dict[str, str] = {}
     normalised = False
     model_parallel = True  # the sharded head computes W x + b itself (MarginLoss.normalised False)
 

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from interface.losses.base import Batch, MarginLoss
+from interface.losses.params import Param
 from interface.losses.registry import register_loss
 
 
@@ -31,38 +32,20 @@ class SphereFace(MarginLoss):
     ``|x| cos(theta_j)``. The softmax-blending weight anneals with the training step:
     ``lambda = max(lambda_min, base * (1 + gamma * step)^(-power))``.
 
-    Parameters: ``m`` integer angle multiplier, {1, 2, 3, 4} (4); ``base`` (1000), ``gamma``
-    (0.12), ``power`` (1), ``lambda_min`` (5): dimensionless, >= 0 (gamma, power) or > 0.
     The step counter is the buffer ``step`` (advanced once per training forward) so checkpoints
     resume the annealing. ``k`` is piecewise constant (no gradient).
     """
 
-    default_params = {"m": 4, "base": 1000.0, "gamma": 0.12, "power": 1.0, "lambda_min": 5.0}
-    param_units = {
-        "m": "integer angle multiplier, one of 1, 2, 3, 4",
-        "base": "dimensionless, > 0",
-        "gamma": "dimensionless per step, >= 0",
-        "power": "dimensionless, >= 0",
-        "lambda_min": "dimensionless, >= 0",
-    }
+    PARAMS = (
+        Param("m", 4, "", (1, 2, 3, 4), int, "integer angle multiplier"),
+        Param("base", 1000.0, "dimensionless", "(0, inf)", float, "lambda at step 0"),
+        Param("gamma", 0.12, "per step", "[0, inf)", float, "annealing rate of lambda"),
+        Param("power", 1.0, "dimensionless", "[0, inf)", float, "annealing exponent of lambda"),
+        Param("lambda_min", 5.0, "dimensionless", "[0, inf)", float, "floor of lambda"),
+    )
 
-    def __init__(
-        self,
-        num_classes: int,
-        embedding_size: int,
-        *,
-        m: int = 4,
-        base: float = 1000.0,
-        gamma: float = 0.12,
-        power: float = 1.0,
-        lambda_min: float = 5.0,
-    ) -> None:
-        super().__init__(num_classes, embedding_size)
-        self.m = int(self.check_choice("m", m, (1, 2, 3, 4)))
-        self.base = self.check_param("base", base, 0.0, low_open=True)
-        self.gamma = self.check_param("gamma", gamma, 0.0)
-        self.power = self.check_param("power", power, 0.0)
-        self.lambda_min = self.check_param("lambda_min", lambda_min, 0.0)
+    def __init__(self, num_classes: int, embedding_size: int, **params: Any) -> None:
+        super().__init__(num_classes, embedding_size, **params)
         self.register_buffer("step", torch.zeros((), dtype=torch.int64))
 
     def current_lambda(self) -> float:

@@ -20,7 +20,7 @@ def put_target(matrix, labels, target):
 
 
 def arc(theta_y, cos_y, m, fallback=True):
-    """cos(theta + m), or cos(theta) - m sin(m) once theta + m > pi (insightface)."""
+    """cos(theta + m), or cos(theta) - m sin(m) once theta + m > pi (the InterFace release, MXNet code)."""
     m = torch.as_tensor(m, dtype=cos_y.dtype)
     value = torch.cos(theta_y + m)
     if not fallback:

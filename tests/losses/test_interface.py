@@ -11,6 +11,7 @@ import torch
 from interface.losses import build_loss
 from interface.losses.base import cos_sub
 from interface.losses.official import official_logits, official_loss
+from tests.losses import references as ref
 
 C, D, B = 40, 8, 16
 
@@ -45,9 +46,50 @@ def test_equals_official_release(variant, params, seed):
     emb_a = emb.detach().clone().requires_grad_(True)
     loss = loss_fn(emb_a, labels)
     loss.backward()
-    torch.testing.assert_close(loss, loss_off, atol=1e-12, rtol=1e-12)
+    per_row = cross_entropy_rows(expected.detach(), labels)
+    torch.testing.assert_close(loss, per_row.mean(), atol=1e-12, rtol=1e-12)  # ours: the exact CE
+    torch.testing.assert_close(loss_off, per_row.clamp_max(CAP).mean(), atol=1e-12, rtol=1e-12)
     torch.testing.assert_close(emb_a.grad, grads_off[0], atol=1e-12, rtol=1e-9)
     torch.testing.assert_close(loss_fn.weight.grad, grads_off[1], atol=1e-12, rtol=1e-9)
+
+
+#: the release's DistCrossEntropy floors p_y at 1e-30: no sample's loss exceeds -log(1e-30).
+CAP = 30 * math.log(10)
+
+
+def cross_entropy_rows(logits, labels):
+    """Each row's cross-entropy, logsumexp(z) - z_y, in float64."""
+    return torch.logsumexp(logits, dim=1) - logits.gather(1, labels.view(-1, 1)).view(-1)
+
+
+@pytest.mark.parametrize("variant", ["cc", "dd"])
+def test_official_loss_value_is_the_releases_clamp_and_its_gradient_the_exact_one(variant):
+    # half the rows sit near the antipode of their own centre: theta_y + m > pi, and at s = 64 their
+    # cross-entropy is far above the release's cap of 69.08; the other half sit near their centre.
+    g = torch.Generator().manual_seed(7)
+    weight = torch.randn(C, D, generator=g, dtype=torch.float64).requires_grad_(True)
+    labels = torch.randint(0, C, (B,), generator=g)
+    centres = torch.nn.functional.normalize(weight.detach())[labels]
+    sign = torch.where(torch.arange(B) % 2 == 0, -1.0, 1.0).to(torch.float64)[:, None]
+    noise = 0.05 * torch.randn(B, D, generator=g, dtype=torch.float64)
+    emb = (3.0 * (sign * centres + noise)).requires_grad_(True)
+    theta_y = ref.cosines(emb, weight).detach()[torch.arange(B), labels].acos()
+    assert int((theta_y + 0.5 > math.pi).sum()) == B // 2
+    logits = official_logits(emb, weight, labels, variant=variant)
+    per_row = cross_entropy_rows(logits.detach(), labels)
+    assert int((per_row > CAP).sum()) >= B // 4  # the clamp is active on these rows
+    loss_off = official_loss(emb, weight, labels, variant=variant)
+    torch.testing.assert_close(loss_off, per_row.clamp_max(CAP).mean(), atol=1e-12, rtol=1e-12)
+    module = build_loss("interface", num_classes=C, embedding_size=D, variant=variant).double()
+    module.weight.data = weight.detach().clone()
+    emb_a = emb.detach().clone().requires_grad_(True)
+    loss = module(emb_a, labels)
+    torch.testing.assert_close(loss, per_row.mean(), atol=1e-12, rtol=1e-12)
+    assert float(loss.detach() - loss_off.detach()) > 1.0  # the two logged values really differ here
+    loss.backward()
+    grads_off = torch.autograd.grad(loss_off, (emb, weight))
+    torch.testing.assert_close(emb_a.grad, grads_off[0], atol=1e-12, rtol=1e-9)
+    torch.testing.assert_close(module.weight.grad, grads_off[1], atol=1e-12, rtol=1e-9)
 
 
 @pytest.mark.parametrize("variant", ["cc", "dc", "dd"])

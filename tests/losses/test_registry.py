@@ -12,6 +12,7 @@ import interface.losses as losses
 from interface.errors import InputError
 from interface.losses import registry
 from interface.losses.base import MarginLoss
+from interface.losses.params import Param
 
 BUILT_IN = [
     "adaface",
@@ -53,12 +54,7 @@ def test_a_user_loss_is_one_class(monkeypatch):
 
     @losses.register_loss("halfcos")
     class HalfCos(MarginLoss):
-        default_params = {"s": 2.0}
-        param_units = {"s": "dimensionless scale, > 0"}
-
-        def __init__(self, num_classes, embedding_size, *, s=2.0):
-            super().__init__(num_classes, embedding_size)
-            self.s = self.check_param("s", s, 0.0, low_open=True)
+        PARAMS = (Param("s", 2.0, "dimensionless", "(0, inf)", float, "logit scale"),)
 
         def target_logit(self, cos_y, ctx):
             return cos_y / 2
@@ -72,7 +68,7 @@ def test_a_user_loss_is_one_class(monkeypatch):
 
 
 def test_unknown_parameter_is_named():
-    with pytest.raises(InputError, match=r"unknown parameter\(s\) margin; accepted: fallback, m, s"):
+    with pytest.raises(InputError, match=r"unknown parameter\(s\) margin; accepted: fallback, form, m, s"):
         losses.build_loss("arcface", num_classes=3, embedding_size=4, margin=0.5)
 
 
@@ -115,7 +111,8 @@ def test_sizes_must_be_positive_integers(bad):
 @pytest.mark.parametrize("name", BUILT_IN)
 def test_units_cover_every_parameter(name):
     cls = registry.loss_class(name)
-    assert set(cls.param_units) == set(cls.default_params)
+    for param in cls.PARAMS:  # every parameter says what it means, and the docstring lists it
+        assert param.meaning and f"``{param.name}`` ({param.default!r}): {param.meaning}" in cls.__doc__
     assert cls.__doc__
     if name != "softmax":  # every other loss cites its paper
         assert "arXiv" in importlib.import_module(cls.__module__).__doc__

@@ -14,9 +14,20 @@ C = D = 5
 TARGET_COS = [-1.0, -1.0 + 1e-7, 0.0, 1.0 - 1e-7, 1.0]
 
 EDGE_PARAMS = {
-    "arcface": [{"m": 0.0}, {"m": 1.57, "fallback": False}, {"m": 1.57}],
+    "arcface": [
+        {"m": 0.0},
+        {"m": 1.57, "fallback": False},
+        {"m": 1.57},
+        {"m": 0.5, "form": "arcface-torch"},
+        {"m": 1.57, "form": "arcface-torch"},
+    ],
     "cosface": [{"m": 0.0}, {"m": 0.99}],
-    "combined": [{"m1": 4.0, "m2": 1.57, "m3": 0.99}, {"m1": 1.0, "m2": 0.0, "m3": 0.0}],
+    "combined": [
+        {"m1": 4.0, "m2": 1.57, "m3": 0.99},
+        {"m1": 1.0, "m2": 0.0, "m3": 0.0},
+        {"form": "arcface-torch", "m2": 1.57, "m3": 0.0},
+        {"form": "arcface-torch", "m2": 0.0, "m3": 0.99},
+    ],
     "sphereface": [{"m": 1}, {"m": 2}, {"m": 3}, {"m": 4, "lambda_min": 0.0, "base": 1e-6}],
     "curricularface": [{"m": 0.0}, {"m": 1.57, "momentum": 1.0}],
     "magface": [{"l_m": 0.0, "u_m": 1.57}, {"l_a": 1.0, "u_a": 1.0001, "lambda_g": 0.0}],

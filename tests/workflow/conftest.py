@@ -71,18 +71,16 @@ def fake_real_data(tmp_path: Path) -> dict[str, str]:
 PLUGIN_LOSS = '''
 """Test plugin: a CosFace-like loss with half the margin on the target cosine."""
 from interface.losses.base import MarginLoss
+from interface.losses.params import Param
 from interface.losses.registry import register_loss
 
 
 @register_loss("{name}")
 class HalfMargin(MarginLoss):
-    default_params = {{"s": 32.0, "m": 0.2}}
-    param_units = {{"s": "dimensionless scale, > 0", "m": "cosine units, [0, 1)"}}
-
-    def __init__(self, num_classes, embedding_size, *, s=32.0, m=0.2):
-        super().__init__(num_classes, embedding_size)
-        self.s = self.check_param("s", s, 0.0, low_open=True)
-        self.m = self.check_param("m", m, 0.0, 1.0, high_open=True)
+    PARAMS = (
+        Param("s", 32.0, "dimensionless", "(0, inf)", float, "logit scale"),
+        Param("m", 0.2, "cosine units", "[0, 1)", float, "twice the margin on the target cosine"),
+    )
 
     def target_logit(self, cos_y, ctx):
         return cos_y - 0.5 * self.m

@@ -30,10 +30,14 @@ def _schema_text() -> str:
 
 
 def load_schema(extra_losses: Iterable[str] = ()) -> dict[str, Any]:
-    """The config schema, its loss enum extended by ``extra_losses`` (names registered by plugins)."""
+    """The config schema, its loss enum extended by ``extra_losses`` (names registered by plugins)
+    and ``$defs.loss_params`` filled from every registered loss's own ``PARAMS``."""
+    from interface.losses.registry import loss_param_schemas
+
     schema = parse_yaml(_schema_text(), str(SCHEMA_PATH))
     enum = schema["$defs"]["loss_name"]["enum"]
     enum.extend(sorted(set(extra_losses) - set(enum)))
+    schema["$defs"]["loss_params"] = loss_param_schemas()
     return schema
 
 

@@ -23,10 +23,9 @@ PER_RUN_KEYS = ("data", "loss", "loss_params", "seed", "plugins", "tags", "threa
 def _check_point(loss: str, point, schema: dict[str, Any]) -> None:
     from interface.losses import build_loss
 
-    param_schemas = schema["$defs"]["loss_params"].get(loss)
-    if param_schemas is not None:  # built-in loss: units and ranges from the schema
-        for key, value in point.typed.items():
-            validate(value, param_schemas[key], prefix=point.wheres[key])
+    param_schemas = schema["$defs"]["loss_params"][loss]  # from the loss's PARAMS, plugins included
+    for key, value in point.typed.items():
+        validate(value, param_schemas[key], prefix=point.wheres[key])
     try:
         build_loss(loss, num_classes=2, embedding_size=4, **point.typed)
     except (InputError, ValueError, TypeError) as exc:
