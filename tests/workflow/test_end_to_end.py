@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -77,6 +78,17 @@ def test_smoke_config_end_to_end_then_snakemake_report(workdir):
         assert spec["tags"]["run_id"] == run_id and spec["threads"] == 1
         assert not (workdir / "results" / "runs" / run_id / "resume.pt").exists()
     print(f"smoke workflow: {elapsed:.0f} s wall on this machine")
+    # the report draws from declared rule outputs only: without the evaluator's embedding cache it
+    # is rebuilt with the same ROC and pair-cosine figures (from the score records' plots)
+    figures = workdir / "results" / "report" / "figures"
+    drawn = {"roc_synth_ijb.png", "pair_cosines_synth_lfw.png"}
+    assert drawn <= {p.name for p in figures.iterdir()}
+    shutil.rmtree(workdir / "results" / "cache")
+    shutil.rmtree(workdir / "results" / "report")
+    again = snakemake(workdir, *PROFILE, "--configfile", SMOKE, timeout=300)
+    assert again.returncode == 0, _explain(again, workdir)
+    assert drawn <= {p.name for p in figures.iterdir()}
+    assert not (workdir / "results" / "cache").exists()  # nothing but the report was re-run
     report = snakemake(
         workdir, "--configfile", SMOKE, "--report", "results/snakemake-report.zip", timeout=300
     )
