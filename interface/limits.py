@@ -1,8 +1,9 @@
 """The legal range of every numeric setting, in one table shared by every place that takes it.
 
 RUN.yaml (:mod:`interface.training.config`), the command lines (``train --set``, ``evaluate``'s
-flags and per-benchmark options) and the workflow check values against :data:`RUN_RANGES` and
-:data:`OPTION_RANGES`; ``workflow/schemas/config.schema.yaml`` states the same bounds for the
+flags) and the workflow check values against :data:`RUN_RANGES` and :data:`EVALUATE_RANGES`
+(each benchmark kind declares its options' ranges with :class:`Range` in its own module,
+:mod:`interface.evaluation.kinds`); ``workflow/schemas/config.schema.yaml`` states the same bounds for the
 dry run, and ``tests/workflow/test_config.py`` compares it key by key with :meth:`Range.schema`,
 so a bound changed here and not there fails a test. Numbers must be finite: JSON Schema cannot
 say so (NaN passes every numeric keyword), so the workflow also runs :func:`check` on its recipe.
@@ -126,14 +127,7 @@ RUN_ITEM_RANGES: dict[str, Range] = {
     "milestones": Range(float, exclusive_minimum=0, why="epochs"),
 }
 
-#: Per-benchmark options of ``python -m interface evaluate`` (interface.evaluation.tasks.OPTION_KEYS)
-#: and the command's own numeric flags. ``ladder`` is a list: the range of each item.
-OPTION_RANGES: dict[str, Range] = {
-    "n_folds": Range(int, minimum=2),
-    "chunk": Range(int, minimum=1),
-    "seed": Range(int, minimum=0, maximum=SEED_MAX),
-    "ladder": Range(int, minimum=1),
-}
+#: The numeric flags of ``python -m interface evaluate`` itself.
 EVALUATE_RANGES: dict[str, Range] = {
     "batch_size": Range(int, minimum=1),
     "threads": Range(int, minimum=1),

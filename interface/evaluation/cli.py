@@ -8,9 +8,10 @@ One benchmark::
 Several in one process (torch import and model load paid once): repeat ``--benchmark/--kind/
 --path/--out`` in the same order, or pass ``--benchmarks-json FILE`` holding a list of objects
 ``{"benchmark", "kind", "path", "out", "options": {...}}``. Each benchmark's JSON is written
-atomically as soon as it is scored. Options (per benchmark in the JSON file, or for all via flags):
-``n_folds`` (verification), ``flip``/``norm``/``detector``/``chunk`` (IJB), ``clean``/``ladder``/
-``seed`` (identification).
+atomically as soon as it is scored. Options: per benchmark in the JSON file, or for every
+benchmark of the call with ``--option KEY=VALUE`` (VALUE read as JSON, else as a string) or the
+shorthand flags below; a flag's option is ignored by kinds that do not have it. The kinds and
+their options (from the registry, interface.evaluation.kinds) are listed at the end.
 
 The run folder is not trusted: the plugins its run.json records are reported, and imported only
 with ``--trust-run-plugins``; ``--plugin`` names modules to import (e.g. a plugin backbone).
@@ -25,17 +26,29 @@ from pathlib import Path
 
 from interface.atomic import write_json
 from interface.errors import InputError, cli_main
-from interface.limits import EVALUATE_RANGES, OPTION_RANGES, check, check_device
+from interface.evaluation.kinds import all_options, get_kind, list_benchmark_kinds, registry
+from interface.limits import EVALUATE_RANGES, check, check_device
 from interface.textfiles import read_text
 
 log = logging.getLogger("interface.evaluate")
 INPUTS_SUBDIR = "inputs"  # under --cache: the shared decoded benchmark inputs
 
 
+def _kinds_help() -> str:
+    """The registered kinds, their layouts and options (the end of ``--help``)."""
+    lines = ["benchmark kinds (--kind) and their options:"]
+    for kind in registry().values():
+        lines.append(f"  {kind.name}: {kind.help}")
+        lines.append(f"    path: {kind.layout.description}")
+        lines += [f"    {opt.name}: {opt.help}" for opt in kind.options]
+    return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m interface evaluate",
         description=__doc__,
+        epilog=_kinds_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--run", type=Path, required=True, help="run folder holding model.pt and run.json")
@@ -44,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         "--kind",
         action="append",
         default=[],
-        choices=["verification", "ijb", "identification"],
+        choices=list_benchmark_kinds(),
         help="protocol of each --benchmark (repeatable, same order)",
     )
     p.add_argument(
@@ -52,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         type=Path,
-        help=".bin file (verification), IJB folder (ijb) or identification folder (repeatable)",
+        help="the benchmark's file or folder, laid out as its kind expects (repeatable; see below)",
     )
     p.add_argument(
         "--out", action="append", default=[], type=Path, help="output JSON per benchmark (repeatable)"
@@ -74,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
         "--ladder", help="identification distractor counts, comma-separated (default 10,100,...,all)"
     )
     p.add_argument("--seed", type=int, help="identification distractor-subset seed (default 0)")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any kind's option for every benchmark (repeatable), e.g. --option chunk=4096",
+    )
     p.add_argument(
         "--plugin",
         action="append",
@@ -106,11 +126,22 @@ def _global_options(args: argparse.Namespace) -> dict:
             raise InputError(f"--ladder {args.ladder!r}; expected comma-separated integers") from None
     if args.seed is not None:
         opts["seed"] = args.seed
+    known = all_options()
+    for text in args.option:
+        key, sep, raw = text.partition("=")
+        if not sep or key not in known:
+            raise InputError(f"--option {text!r}; expected KEY=VALUE with KEY one of {', '.join(known)}")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw  # a bare word such as N0
+        known[key].check(value, f"--option {key}")
+        opts[key] = value
     return opts
 
 
 def _benchmarks(args: argparse.Namespace):
-    from interface.evaluation.tasks import OPTION_KEYS, Benchmark
+    from interface.evaluation.tasks import Benchmark
 
     opts = _global_options(args)
     out = []
@@ -138,12 +169,10 @@ def _benchmarks(args: argparse.Namespace):
                     f"--benchmarks-json {args.benchmarks_json}: entry {i} lacks {sorted(missing)}"
                 )
             own = e.get("options") or {}
-            unknown = sorted(set(own) - OPTION_KEYS.get(e["kind"], set()))
-            if unknown:
-                raise InputError(
-                    f"--benchmarks-json {args.benchmarks_json}: entry {i} ({e['benchmark']}) has unknown option(s) "
-                    f"{unknown}; {e['kind']} accepts {sorted(OPTION_KEYS.get(e['kind'], set()))}"
-                )
+            where = f"--benchmarks-json {args.benchmarks_json}: entry {i} ({e['benchmark']})"
+            if not isinstance(own, dict):
+                raise InputError(f"{where}: options must be an object")
+            get_kind(e["kind"], where).check_options(own, lambda key, w=where: f"{w} option {key!r}")
             out.append(Benchmark(e["benchmark"], e["kind"], e["path"], e["out"], {**opts, **own}))
     if not out:
         raise InputError("no benchmark given: use --benchmark/--kind/--path/--out or --benchmarks-json")
@@ -203,15 +232,12 @@ def load_context(run_dir: Path, args: argparse.Namespace):
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = _parser().parse_args(argv)
-    flags = (
-        ("--batch-size", "batch_size", EVALUATE_RANGES),
-        ("--threads", "threads", EVALUATE_RANGES),
-        ("--n-folds", "n_folds", OPTION_RANGES),
-        ("--seed", "seed", OPTION_RANGES),
-    )
-    for flag, key, table in flags:
+    for flag, key in (("--batch-size", "batch_size"), ("--threads", "threads")):
         if getattr(args, key) is not None:  # None: the flag was not given
-            check(key, getattr(args, key), table, label=flag)
+            check(key, getattr(args, key), EVALUATE_RANGES, label=flag)
+    for flag, key in (("--n-folds", "n_folds"), ("--seed", "seed")):
+        if getattr(args, key) is not None:
+            all_options()[key].check(getattr(args, key), flag)
     check_device(args.device, label="--device")
     benches = _benchmarks(args)
     from interface.evaluation.tasks import run_benchmark
@@ -219,8 +245,6 @@ def main(argv: list[str]) -> int:
     ctx = load_context(args.run, args)
     for bench in benches:
         record = run_benchmark(ctx, bench)
-        write_json(bench.out, record)
-        log.info(
-            "%s: %s", bench.name, ", ".join(f"{r['metric']}={r['value']:.5f}" for r in record["rows"][:4])
-        )
+        write_json(bench.out, record.to_json())
+        log.info("%s: %s", bench.name, ", ".join(f"{r.metric}={r.value:.5f}" for r in record.rows[:4]))
     return 0

@@ -66,13 +66,13 @@ def test_scores_unchanged_and_inputs_shared_between_runs(toy_data, tmp_path):
     inputs = tmp_path / "inputs"
     records = {}
     for bench in _benches(toy_data, tmp_path):
-        plain = run_benchmark(_context(0), bench)
-        first = run_benchmark(_context(0, inputs=inputs), bench)
-        other_run = run_benchmark(_context(1, inputs=inputs), bench)
+        plain = run_benchmark(_context(0), bench).to_json()
+        first = run_benchmark(_context(0, inputs=inputs), bench).to_json()
+        other_run = run_benchmark(_context(1, inputs=inputs), bench).to_json()
         assert _scores(first) == _scores(plain)
         assert (plain["extra"]["inputs_cache"], first["extra"]["inputs_cache"]) == ("off", "written")
         assert other_run["extra"]["inputs_cache"] == "read"  # a second run decodes nothing
-        assert _scores(run_benchmark(_context(1), bench)) == _scores(other_run)
+        assert _scores(run_benchmark(_context(1), bench).to_json()) == _scores(other_run)
         records[bench.name] = first
     assert len(list(inputs.glob("inputs-*.npz"))) == 3
     # the toy pack's 80 images are 30 distinct ones (each pair twice, impostors reuse genuine images)
@@ -154,8 +154,8 @@ def test_sets_too_large_to_cache_are_streamed_with_the_same_scores(toy_data, tmp
     import interface.evaluation.inputs as inputs_module
 
     bench = _benches(toy_data, tmp_path)[1]  # IJB: lazily aligned crops
-    cached = run_benchmark(_context(0, inputs=tmp_path / "a"), bench)
+    cached = run_benchmark(_context(0, inputs=tmp_path / "a"), bench).to_json()
     monkeypatch.setattr(inputs_module, "MAX_CACHED_MIB", 0)
-    streamed = run_benchmark(_context(0, inputs=tmp_path / "b"), bench)
+    streamed = run_benchmark(_context(0, inputs=tmp_path / "b"), bench).to_json()
     assert streamed["extra"]["inputs_cache"] == "streamed" and not (tmp_path / "b").exists()
     assert _scores(streamed) == _scores(cached)

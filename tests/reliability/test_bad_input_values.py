@@ -564,7 +564,8 @@ def test_bin_issame_of_a_legal_type_reads_as_given(labels, tmp_path):
 
 def test_distinct_outs_legal_modes_and_flags_pass_the_evaluate_checks(tmp_path):
     from interface.evaluation.cli import _benchmarks, _parser
-    from interface.limits import EVALUATE_RANGES, OPTION_RANGES, check, check_device
+    from interface.evaluation.kinds import all_options
+    from interface.limits import EVALUATE_RANGES, check, check_device
 
     argv = evaluate_args(tiny_run(), "ijb", smoke_data() / "ijb", tmp_path / "a.json", "--ijb-mode", "N0D0F1")
     argv += [
@@ -581,7 +582,7 @@ def test_distinct_outs_legal_modes_and_flags_pass_the_evaluate_checks(tmp_path):
     benches = _benchmarks(args)
     assert [b.options.get("flip") for b in benches] == ["F1", "F1"]
     check("threads", 1, EVALUATE_RANGES)
-    check("seed", 0, OPTION_RANGES)
+    all_options()["seed"].check(0, "seed")
     check_device("cpu")
 
 

@@ -62,13 +62,6 @@ def test_schema_recipe_keys_are_the_trainers_keys_minus_the_per_run_ones():
     assert set(recipe) == fields - set(wfruns.PER_RUN_KEYS)
 
 
-def test_schema_benchmark_options_are_the_evaluators_options():
-    from interface.evaluation.tasks import OPTION_KEYS
-
-    options = wfconfig.load_schema()["$defs"]["benchmark"]["properties"]["options"]["properties"]
-    assert set(options) == set().union(*OPTION_KEYS.values())
-
-
 def test_default_matrix_is_the_papers_comparison_with_four_seeds():
     config, runs = resolve(load())
     assert len(runs) == 48
@@ -459,19 +452,19 @@ def test_every_numeric_recipe_key_of_the_schema_has_a_range_in_the_table():
             assert key in limits.RUN_RANGES or key in limits.RUN_ITEM_RANGES, key
 
 
-@pytest.mark.parametrize("key", sorted(limits.OPTION_RANGES))
-def test_schema_bounds_of_evaluator_options_equal_the_table(key):
-    spec = wfconfig.load_schema()["$defs"]["benchmark"]["properties"]["options"]["properties"][key]
-    spec = spec["items"] if spec.get("type") == "array" else spec
-    assert _bounds(spec) == limits.OPTION_RANGES[key].schema()
-
-
-def test_schema_ijb_modes_are_the_modes_the_code_has():
+def test_schema_benchmark_kinds_and_options_are_the_registry():
     from interface.evaluation.ijb import IMAGE_FEATURE_MODES
+    from interface.evaluation.kinds import all_options, list_benchmark_kinds
 
-    options = wfconfig.load_schema()["$defs"]["benchmark"]["properties"]["options"]["properties"]
-    for key, allowed in IMAGE_FEATURE_MODES.items():
+    benchmark = wfconfig.load_schema()["$defs"]["benchmark"]["properties"]
+    assert benchmark["kind"]["enum"] == list_benchmark_kinds()
+    options = benchmark["options"]["properties"]
+    assert set(options) == set(all_options())
+    for key, allowed in IMAGE_FEATURE_MODES.items():  # the IJB switches are the modes the code has
         assert options[key]["enum"] == list(allowed), key
+    for key, opt in all_options().items():
+        spec = options[key]["items"] if opt.is_list else options[key]
+        assert _bounds(spec) == ({} if opt.range is None else opt.range.schema()), key
 
 
 def test_schema_device_pattern_and_evaluate_batch_are_the_tables():

@@ -3,7 +3,8 @@
 Every message starts with ``config key <dotted.path[index]>:`` so a typo or an out-of-range value
 is found without reading a traceback. Missing optional keys take the ``default`` the schema gives.
 Plugin losses (``plugins:``) are imported first and added to the loss enum, so a registered plugin
-loss is accepted and an unknown name is rejected naming the key.
+loss is accepted and an unknown name is rejected naming the key. The benchmark kinds and their
+options come from the evaluator's registry (:mod:`interface.evaluation.kinds`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import jsonschema
 
 from interface.errors import InputError
+from interface.evaluation.kinds import list_benchmark_kinds, options_schema
 from interface.limits import MIN_BATCH_PER_PROCESS, RUN_ITEM_RANGES, RUN_RANGES, check, check_items
 from interface.textfiles import load_yaml, parse_yaml
 
@@ -30,10 +32,14 @@ def _schema_text() -> str:
 
 
 def load_schema(extra_losses: Iterable[str] = ()) -> dict[str, Any]:
-    """The config schema, its loss enum extended by ``extra_losses`` (names registered by plugins)."""
+    """The config schema, its loss enum extended by ``extra_losses`` (names registered by plugins),
+    the benchmark kinds and their options filled in from the evaluator's registry."""
     schema = parse_yaml(_schema_text(), str(SCHEMA_PATH))
     enum = schema["$defs"]["loss_name"]["enum"]
     enum.extend(sorted(set(extra_losses) - set(enum)))
+    benchmark = schema["$defs"]["benchmark"]["properties"]
+    benchmark["kind"]["enum"] = list_benchmark_kinds()
+    benchmark["options"]["properties"] = options_schema()
     return schema
 
 

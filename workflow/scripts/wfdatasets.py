@@ -1,9 +1,9 @@
 """Dataset and benchmark locations: SynthFace suites made by the workflow, or real folders the user sets.
 
 A real dataset's folders are checked when the workflow is parsed, before any job starts, and a
-missing one is reported with the config key to set and the folder layout expected there
-(formats-and-protocols: InsightFace RecordIO, .bin pair packs, IJB meta files, MegaFace-style
-identification sets).
+missing one is reported with the config key to set and the folder layout expected there: the
+InsightFace RecordIO training folder here, each benchmark the layout its kind declares
+(:mod:`interface.evaluation.kinds`), whose options are checked the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from interface.errors import InputError
+from interface.evaluation.kinds import Layout, get_kind, registry
 
 #: Where the data rule writes a generated suite (relative to the working directory).
 DATA_DIR = "results/data"
@@ -31,18 +32,15 @@ SYNTH_FILES = (
     "contact_sheet.png",
     "synthface.json",
 )
-SYNTH_DIRS = ("ijb", "identification")
+#: The folder benchmarks of a suite: those the registered kinds say the generator writes.
+SYNTH_DIRS = tuple(k.synth for k in registry().values() if k.synth and k.layout.is_dir)
 TRAIN_FILES = ("train.rec", "train.idx", "property")
 
-LAYOUTS = {
-    "train": "an InsightFace training folder holding train.rec, train.idx and property "
+TRAIN_LAYOUT = Layout(
+    "an InsightFace training folder holding train.rec, train.idx and property "
     "(e.g. faces_webface_112x112 for CASIA-WebFace or faces_emore for MS1MV2)",
-    "verification": "a .bin pair pack as InsightFace ships them (e.g. lfw.bin, cfp_fp.bin, agedb_30.bin)",
-    "ijb": "an IJB folder such as IJB_release/IJBC holding loose_crop/ (images) and meta/ "
-    "(<p>_face_tid_mid.txt, <p>_template_pair_label.txt, <p>_name_5pts_score.txt)",
-    "identification": "a MegaFace-style folder holding probe/ and distractors/, each an InsightFace "
-    "RecordIO folder (train.rec, train.idx, property), plus optional probe_noises.txt and distractor_noises.txt",
-}
+    needs=TRAIN_FILES,
+)
 
 
 def expand(template: str, paths: dict[str, Any], where: str, layout: str) -> str:
@@ -71,14 +69,15 @@ def dataset_dir(name: str, dataset: dict[str, Any], paths: dict[str, Any]) -> st
     """The dataset folder: ``results/data/<name>`` for a suite, else the expanded ``path``."""
     if is_synth(dataset):
         return f"{DATA_DIR}/{name}"
-    return str(Path(expand(dataset["path"], paths, f"datasets.{name}.path", LAYOUTS["train"])).expanduser())
+    return str(Path(expand(dataset["path"], paths, f"datasets.{name}.path", TRAIN_LAYOUT.description)).expanduser())
 
 
 def benchmark_path(name: str, dataset: dict[str, Any], bench: str, paths: dict[str, Any]) -> str:
     """A benchmark's file or folder; relative paths are inside the dataset folder."""
     spec = dataset["benchmarks"][bench]
     where = f"datasets.{name}.benchmarks.{bench}.path"
-    rel = Path(expand(spec["path"], paths, where, LAYOUTS[spec["kind"]])).expanduser()
+    layout = get_kind(spec["kind"], f"config key datasets.{name}.benchmarks.{bench}.kind").layout
+    rel = Path(expand(spec["path"], paths, where, layout.description)).expanduser()
     if is_synth(dataset) and (rel.is_absolute() or rel.parts[0] not in SYNTH_FILES + SYNTH_DIRS):
         produced = ", ".join(f for f in SYNTH_FILES + SYNTH_DIRS if f.endswith(".bin") or f in SYNTH_DIRS)
         raise InputError(
@@ -100,33 +99,13 @@ def benchmark_specs(name: str, dataset: dict[str, Any], paths: dict[str, Any]) -
     ]
 
 
-def _missing(path: Path, kind: str) -> str | None:
-    """What is missing at ``path`` for a folder of ``kind`` (None when the layout is there)."""
-    if kind == "verification":
-        return None if path.is_file() else "no such file"
-    if not path.is_dir():
-        return "no such folder"
-    needed = {
-        "train": TRAIN_FILES,
-        "ijb": ("loose_crop", "meta"),
-        "identification": ("probe", "distractors"),
-    }[kind]
-    absent = [item for item in needed if not (path / item).exists()]
-    return f"missing {', '.join(absent)}" if absent else None
-
-
 def check_options(name: str, dataset: dict[str, Any]) -> None:
-    """Each benchmark's ``options`` are ones its protocol's evaluator accepts."""
-    from interface.evaluation.tasks import OPTION_KEYS
-
+    """Each benchmark's ``options`` are ones its kind accepts, each within its range or choices."""
     for bench, spec in dataset["benchmarks"].items():
-        accepted = OPTION_KEYS[spec["kind"]]
-        for key in spec.get("options") or {}:
-            if key not in accepted:
-                raise InputError(
-                    f"config key datasets.{name}.benchmarks.{bench}.options.{key}: not an option of "
-                    f"{spec['kind']} benchmarks; accepted: {', '.join(sorted(accepted))}"
-                )
+        where = f"config key datasets.{name}.benchmarks.{bench}"
+        get_kind(spec["kind"], f"{where}.kind").check_options(
+            spec.get("options") or {}, lambda key, w=where: f"{w}.options.{key}"
+        )
 
 
 def check_dataset(name: str, dataset: dict[str, Any], paths: dict[str, Any]) -> None:
@@ -137,15 +116,16 @@ def check_dataset(name: str, dataset: dict[str, Any], paths: dict[str, Any]) -> 
             benchmark_path(name, dataset, bench, paths)
         return
     folder = Path(dataset_dir(name, dataset, paths))
-    problem = _missing(folder, "train")
+    problem = TRAIN_LAYOUT.missing(folder)
     if problem:
         raise InputError(
-            f"config key datasets.{name}.path: {folder} ({problem}); expected {LAYOUTS['train']}"
+            f"config key datasets.{name}.path: {folder} ({problem}); expected {TRAIN_LAYOUT.description}"
         )
     for spec in benchmark_specs(name, dataset, paths):
-        problem = _missing(Path(spec["path"]), spec["kind"])
+        layout = get_kind(spec["kind"]).layout
+        problem = layout.missing(Path(spec["path"]))
         if problem:
             raise InputError(
                 f"config key datasets.{name}.benchmarks.{spec['benchmark']}.path: {spec['path']} ({problem}); "
-                f"expected {LAYOUTS[spec['kind']]} (or remove this benchmark)"
+                f"expected {layout.description} (or remove this benchmark)"
             )
