@@ -132,10 +132,11 @@ def _check_gallery(name: str, gallery: TemplateList) -> None:
         )
 
 
-def read_ijb_1n(root: str | os.PathLike[str]) -> IJB1NMeta:
-    """Read the IJB folder ``root`` (1:1 meta files, ``interface.data.ijb``) and its 1:N lists."""
+def read_ijb_1n(root: str | os.PathLike[str], meta: IJBMeta | None = None) -> IJB1NMeta:
+    """Read the IJB folder ``root`` (1:1 meta files, ``interface.data.ijb``; pass ``meta`` when
+    already read) and its 1:N lists."""
     root = Path(root)
-    meta = read_ijb(root)
+    meta = read_ijb(root) if meta is None else meta
     gallery_paths, probe_path = find_1n_files(root / "meta", meta.prefix)
     for path in [*gallery_paths.values(), probe_path]:
         verify_listed(path)
