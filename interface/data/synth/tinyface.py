@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from interface.atomic import write_bytes
 from interface.data.synth import seeding
 from interface.data.synth.jobs import Job
 from interface.data.synth.nuisance import WILD, sample_nuisance
@@ -92,15 +91,17 @@ def name_cells(names: list[str]) -> np.ndarray:
 
 
 def write_tinyface(root: Path, plan: TinyFacePlan, jpegs: dict[str, list[bytes]]) -> dict:
-    """Write ``root/Testing_Set/...`` from ``plan`` and the JPEG of each job; return counts."""
+    """Write ``root/Testing_Set/...`` from ``plan`` and the JPEG of each job; return counts.
+
+    Plain writes, like the IJB crops: ``root`` lies in the suite's hidden staging folder."""
     split = root / SPLIT
     for folder, names in plan.names.items():
         (split / folder).mkdir(parents=True, exist_ok=True)
         for name, jpeg in zip(names, jpegs[folder]):
-            write_bytes(split / folder / name, jpeg)
+            (split / folder / name).write_bytes(jpeg)
     for folder, (mat_name, names_key, ids_key) in MAT_FILES.items():
         ids = np.asarray(plan.ids[folder], dtype=np.float64)[:, None]  # MATLAB's default double
-        write_bytes(split / mat_name, mat_bytes({names_key: name_cells(plan.names[folder]), ids_key: ids}))
+        (split / mat_name).write_bytes(mat_bytes({names_key: name_cells(plan.names[folder]), ids_key: ids}))
     return {
         "identities": len(set(plan.ids[PROBE])),
         "probes": len(plan.names[PROBE]),
