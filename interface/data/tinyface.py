@@ -60,7 +60,9 @@ def label_from_name(name: str, where: str) -> int:
     try:
         return int(head)
     except ValueError:
-        raise InputError(f"{where}: file name {name!r} does not start with an integer identity and '_'") from None
+        raise InputError(
+            f"{where}: file name {name!r} does not start with an integer identity and '_'"
+        ) from None
 
 
 def _cell_text(value: object) -> str | None:

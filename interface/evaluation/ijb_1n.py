@@ -34,7 +34,7 @@ import math
 import numpy as np
 
 from interface.errors import InputError
-from interface.evaluation.verification import check_finite
+from interface.evaluation.tinyface import feature_matrix
 
 FPIRS = (0.01, 0.1)
 CMC_RANKS = (1, 5, 10)
@@ -100,14 +100,6 @@ def tpir_at_fpir(search: dict, fpirs=FPIRS) -> dict:
     return out
 
 
-def _unit(x: np.ndarray, what: str) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] == 0:
-        raise InputError(f"IJB 1:N {what}: expected a non-empty (N, D) matrix, got shape {x.shape}")
-    check_finite(x, f"IJB 1:N {what}")
-    return x
-
-
 def evaluate(
     probes: np.ndarray,
     probe_subjects: np.ndarray,
@@ -128,14 +120,14 @@ def evaluate(
         "fpir_realised", "cmc", "n_mated", "n_nonmated", "n_templates"}}), ``n_probes``,
         ``n_nonmated_min`` (the fewest non-mated probes of a gallery: what resolution uses).
     """
-    probes = _unit(probes, "probes")
+    probes = feature_matrix(probes, "IJB 1:N probes", min_rows=1)
     probe_subjects = np.asarray(probe_subjects)
     if probe_subjects.shape != (probes.shape[0],):
         raise InputError(f"IJB 1:N: {probes.shape[0]} probes but subjects have shape {probe_subjects.shape}")
     best_rank = np.zeros(probes.shape[0], dtype=np.int64)
     per_gallery = {}
     for name, (feats, subjects) in galleries.items():
-        feats, subjects = _unit(feats, f"gallery {name}"), np.asarray(subjects)
+        feats, subjects = feature_matrix(feats, f"IJB 1:N gallery {name}", min_rows=1), np.asarray(subjects)
         if subjects.shape != (feats.shape[0],) or feats.shape[1] != probes.shape[1]:
             raise InputError(f"IJB 1:N gallery {name}: shape {feats.shape} / subjects {subjects.shape} "
                              f"do not match probes {probes.shape}")  # fmt: skip

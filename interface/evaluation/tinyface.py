@@ -22,11 +22,15 @@ CMC_RANKS = (1, 5, 20)
 BLOCK_ELEMENTS = 1 << 23  # scores per streamed block (64 MiB of float64)
 
 
-def _matrix(x: np.ndarray, what: str, dim: int | None = None) -> np.ndarray:
+def feature_matrix(x: np.ndarray, what: str, dim: int | None = None, min_rows: int = 0) -> np.ndarray:
+    """``x`` as a finite float64 (N, D) matrix (D = ``dim`` when given, N >= ``min_rows``), else a
+    one-line InputError naming ``what``."""
     x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or (dim is not None and x.shape[1] != dim):
-        raise InputError(f"TinyFace {what}: expected an (N, {dim or 'D'}) matrix, got shape {x.shape}")
-    check_finite(x, f"TinyFace {what}")
+    if x.ndim != 2 or (dim is not None and x.shape[1] != dim) or x.shape[0] < min_rows:
+        raise InputError(
+            f"{what}: expected an (N, {dim or 'D'}) matrix with N >= {min_rows}, got shape {x.shape}"
+        )
+    check_finite(x, what)
     return x
 
 
@@ -44,9 +48,10 @@ def ranks(
             ``match_labels``. matches: (M, D) unit gallery-match features, match_labels (M,).
         distractors: (K, D) unit distractor features (K may be 0).
     """
-    probes = _matrix(probes, "probes")
+    probes = feature_matrix(probes, "TinyFace probes")
     d = probes.shape[1]
-    matches, distractors = _matrix(matches, "gallery matches", d), _matrix(distractors, "distractors", d)
+    matches = feature_matrix(matches, "TinyFace gallery matches", d)
+    distractors = feature_matrix(distractors, "TinyFace distractors", d)
     probe_labels, match_labels = np.asarray(probe_labels), np.asarray(match_labels)
     if probe_labels.shape != (probes.shape[0],) or match_labels.shape != (matches.shape[0],):
         raise InputError("TinyFace: labels do not match the probe / gallery-match counts")

@@ -18,7 +18,9 @@ def _write(root, galleries=("G1", "G2"), g1=None, g2=None, probe=None, prefix="i
     meta.mkdir(parents=True, exist_ok=True)
     tid = [f"{t}{k}.jpg {t} {100 + t}" for t in SUBJECT for k in "ab"]
     (meta / f"{prefix}_face_tid_mid.txt").write_text("\n".join(tid) + "\n")
-    (meta / f"{prefix}_name_5pts_score.txt").write_text("\n".join(f"{r.split()[0]} {PTS}" for r in tid) + "\n")
+    (meta / f"{prefix}_name_5pts_score.txt").write_text(
+        "\n".join(f"{r.split()[0]} {PTS}" for r in tid) + "\n"
+    )
     (meta / f"{prefix}_template_pair_label.txt").write_text("1 3 1\n2 3 0\n")
 
     def rows(templates):
@@ -27,7 +29,9 @@ def _write(root, galleries=("G1", "G2"), g1=None, g2=None, probe=None, prefix="i
     a, b = galleries
     (meta / f"{prefix}_1N_gallery_{a}.csv").write_text(HEADER + (rows([1]) if g1 is None else g1))
     (meta / f"{prefix}_1N_gallery_{b}.csv").write_text(HEADER + (rows([2]) if g2 is None else g2))
-    (meta / f"{prefix}_1N_probe_mixed.csv").write_text(HEADER + (rows([6, 3, 4, 5]) if probe is None else probe))
+    (meta / f"{prefix}_1N_probe_mixed.csv").write_text(
+        HEADER + (rows([6, 3, 4, 5]) if probe is None else probe)
+    )
     return root
 
 
@@ -66,9 +70,18 @@ def test_missing_files(tmp_path):
     [
         ({"probe": "3,10\n4,x\n"}, r"probe_mixed\.csv line 3: '4,x'; expected integer"),
         ({"probe": "3\n"}, r"probe_mixed\.csv line 2: '3'; expected integer"),
-        ({"probe": "3,10\n3,20\n"}, r"probe_mixed\.csv line 3: template 3 has subject 20, but line 2 gives subject 10"),
-        ({"probe": "3,10\n9,10\n"}, r"probe_mixed\.csv line 3: template 9 has no images in ijbc_face_tid_mid\.txt"),
-        ({"probe": "3,10\n4,30\n"}, r"probe_mixed\.csv line 3: probe template 4 has subject 30, which is in neither gallery"),
+        (
+            {"probe": "3,10\n3,20\n"},
+            r"probe_mixed\.csv line 3: template 3 has subject 20, but line 2 gives subject 10",
+        ),
+        (
+            {"probe": "3,10\n9,10\n"},
+            r"probe_mixed\.csv line 3: template 9 has no images in ijbc_face_tid_mid\.txt",
+        ),
+        (
+            {"probe": "3,10\n4,30\n"},
+            r"probe_mixed\.csv line 3: probe template 4 has subject 30, which is in neither gallery",
+        ),
         ({"g1": "1,10\n5,10\n"}, r"gallery_G1\.csv line 3: subject 10 has a second template in gallery G1"),
         ({"g2": "2,20\n6,10\n"}, r"gallery_G2\.csv line 3: subject 10 is in both galleries G1 and G2"),
         ({"g1": ""}, r"gallery_G1\.csv: no template rows"),

@@ -31,8 +31,10 @@ def _write(root, probes=("1_1.jpg", "1_2.jpg", "12_1.jpg"), matches=("1_3.jpg", 
     def ids(names):
         return np.array([[float(n.split("_")[0])] for n in names])
 
-    scipy.io.savemat(split / "probe_img_ID_pairs.mat",
-                     {"probe_set": _cells(probes), "probe_ids": ids(probes) if probe_ids is None else probe_ids})
+    scipy.io.savemat(
+        split / "probe_img_ID_pairs.mat",
+        {"probe_set": _cells(probes), "probe_ids": ids(probes) if probe_ids is None else probe_ids},
+    )
     scipy.io.savemat(split / "gallery_match_img_ID_pairs.mat",
                      {"gallery_set": _cells(matches), "gallery_ids": ids(matches) if match_ids is None else match_ids})  # fmt: skip
     return root
@@ -55,7 +57,9 @@ def test_missing_pieces(tmp_path):
         read_tinyface(root)
     root = _write(tmp_path / "B")
     (root / "Testing_Set" / "Gallery_Match" / "12_2.jpg").unlink()
-    with pytest.raises(InputError, match=r"gallery_match_img_ID_pairs\.mat: lists '12_2\.jpg', which is not in"):
+    with pytest.raises(
+        InputError, match=r"gallery_match_img_ID_pairs\.mat: lists '12_2\.jpg', which is not in"
+    ):
         read_tinyface(root)
     root = _write(tmp_path / "C")
     (root / "Testing_Set" / "Probe" / "5_9.jpg").write_bytes(b"x")
@@ -77,14 +81,24 @@ def test_malformed_mat(tmp_path):
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"probe_ids": np.array([[1.0], [2.0], [12.0]])}, r"row 2: probe_ids 2 but the file name '1_2\.jpg' names identity 1"),
+        (
+            {"probe_ids": np.array([[1.0], [2.0], [12.0]])},
+            r"row 2: probe_ids 2 but the file name '1_2\.jpg' names identity 1",
+        ),
         ({"probe_ids": np.array([[1.0], [1.0]])}, r"probe_set has 3 entries and probe_ids 2"),
         ({"probe_ids": np.array([[1.0], [1.5], [12.0]])}, r"probe_ids must be integers"),
-        ({"probes": ("1_1.jpg", "x_2.jpg"), "probe_ids": np.array([[1.0], [2.0]])},
-         r"probe_set row 2: file name 'x_2\.jpg' does not start with an integer identity"),
-        ({"probes": ("1_1.jpg", "7_1.jpg")}, r"row 2: probe '7_1\.jpg' has identity 7, which has no image in Gallery_Match"),
-        ({"probes": ("1_1.jpg", "../1_5.jpg"), "files": False, "probe_ids": np.array([[1.0], [1.0]])},
-         r"probe_set row 2"),
+        (
+            {"probes": ("1_1.jpg", "x_2.jpg"), "probe_ids": np.array([[1.0], [2.0]])},
+            r"probe_set row 2: file name 'x_2\.jpg' does not start with an integer identity",
+        ),
+        (
+            {"probes": ("1_1.jpg", "7_1.jpg")},
+            r"row 2: probe '7_1\.jpg' has identity 7, which has no image in Gallery_Match",
+        ),
+        (
+            {"probes": ("1_1.jpg", "../1_5.jpg"), "files": False, "probe_ids": np.array([[1.0], [1.0]])},
+            r"probe_set row 2",
+        ),
     ],
 )
 def test_bad_rows(tmp_path, kwargs, match):

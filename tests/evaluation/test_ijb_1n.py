@@ -81,7 +81,9 @@ def test_matches_slow_transliteration_with_ties(seed):
     assert got["tpir_at_fpir"] == pytest.approx(tpir, abs=0)
     assert got["cmc"] == pytest.approx(cmc, abs=0)
     assert got["rank1_hits"].tolist() == rank1
-    assert got["n_nonmated_min"] == min(int(np.sum(~np.isin(probe_subjects, s))) for _, s in galleries.values())
+    assert got["n_nonmated_min"] == min(
+        int(np.sum(~np.isin(probe_subjects, s))) for _, s in galleries.values()
+    )
 
 
 def test_matches_slow_transliteration_continuous_blocks(monkeypatch):
@@ -118,13 +120,21 @@ def test_threshold_keeps_realised_fpir_below_target():
 def test_bad_protocol_inputs():
     x = np.eye(4)
     with pytest.raises(InputError, match="no gallery"):
-        ijb_1n.evaluate(x, np.array([0, 1, 2, 9]), {"G1": (x[:2], np.array([0, 1])), "G2": (x[2:3], np.array([2]))})
+        ijb_1n.evaluate(
+            x, np.array([0, 1, 2, 9]), {"G1": (x[:2], np.array([0, 1])), "G2": (x[2:3], np.array([2]))}
+        )
     with pytest.raises(InputError, match="no non-mated probe"):
-        ijb_1n.evaluate(x[:2], np.array([0, 1]), {"G1": (x[:2], np.array([0, 1])), "G2": (x[2:3], np.array([2]))})
+        ijb_1n.evaluate(
+            x[:2], np.array([0, 1]), {"G1": (x[:2], np.array([0, 1])), "G2": (x[2:3], np.array([2]))}
+        )
     with pytest.raises(InputError, match="more than one template"):
-        ijb_1n.evaluate(x, np.array([0, 0, 2, 2]), {"G1": (x[:2], np.array([0, 0])), "G2": (x[2:3], np.array([2]))})
+        ijb_1n.evaluate(
+            x, np.array([0, 0, 2, 2]), {"G1": (x[:2], np.array([0, 0])), "G2": (x[2:3], np.array([2]))}
+        )
     with pytest.raises(InputError, match="also in another gallery"):
-        ijb_1n.evaluate(x, np.array([0, 1, 2, 2]), {"G1": (x[:2], np.array([0, 2])), "G2": (x[2:3], np.array([2]))})
+        ijb_1n.evaluate(
+            x, np.array([0, 1, 2, 2]), {"G1": (x[:2], np.array([0, 2])), "G2": (x[2:3], np.array([2]))}
+        )
 
 
 def test_exact_pool_is_exact():

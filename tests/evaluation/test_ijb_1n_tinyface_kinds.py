@@ -84,11 +84,15 @@ def test_ijb_1n_kind_matches_independent_reading(suite, tmp_path, monkeypatch):
         subjects = _csv_subjects(meta / f"synth_1N_gallery_{name}.csv")
         galleries[name] = (np.array([template[t] for t in subjects]), np.array(list(subjects.values())))
     probes = dict(sorted(_csv_subjects(meta / "synth_1N_probe_mixed.csv").items()))
-    (probe_feats, probe_subjects, passed), = calls  # the scorer saw exactly these vectors
-    np.testing.assert_allclose(probe_feats, [template[t] for t in probes], rtol=1e-5, atol=1e-7)  # face scores are float32 in the reader
+    ((probe_feats, probe_subjects, passed),) = calls  # the scorer saw exactly these vectors
+    np.testing.assert_allclose(
+        probe_feats, [template[t] for t in probes], rtol=1e-5, atol=1e-7
+    )  # face scores are float32 in the reader
     assert probe_subjects.tolist() == list(probes.values()) and list(passed) == ["G1", "G2"]
     for name, (feats, subjects) in galleries.items():
-        np.testing.assert_allclose(passed[name][0], feats, rtol=1e-5, atol=1e-7)  # face scores are float32 in the reader
+        np.testing.assert_allclose(
+            passed[name][0], feats, rtol=1e-5, atol=1e-7
+        )  # face scores are float32 in the reader
         assert passed[name][1].tolist() == subjects.tolist()
     fpirs, ranks = (0.01, 0.1), (1, 5, 10)
     tpir, cmc, rank1 = slow_1n(np.array([template[t] for t in probes]), np.array(list(probes.values())),
@@ -101,7 +105,10 @@ def test_ijb_1n_kind_matches_independent_reading(suite, tmp_path, monkeypatch):
     assert all(r.resolved == (r.n_events >= 100) and r.n_events == pytest.approx(f * n_nm)
                for r, f in zip(scored.rows[:2], fpirs))  # fmt: skip
     assert get_kind("ijb_1n").headline({"rank1", "rank5"}) == "rank1"
-    assert get_kind("ijb_1n").headline({"rank1", "tpir_at_fpir_1e-01", "tpir_at_fpir_1e-02"}) == "tpir_at_fpir_1e-02"
+    assert (
+        get_kind("ijb_1n").headline({"rank1", "tpir_at_fpir_1e-01", "tpir_at_fpir_1e-02"})
+        == "tpir_at_fpir_1e-02"
+    )
 
 
 def test_tinyface_kind_matches_independent_reading(suite, tmp_path, monkeypatch):
@@ -131,6 +138,8 @@ def test_tinyface_kind_matches_independent_reading(suite, tmp_path, monkeypatch)
     for got, want in zip(passed, expected):
         np.testing.assert_allclose(np.asarray(got, dtype=np.float64), np.asarray(want), atol=1e-6)
     cmc, rank1 = slow_tinyface(*expected, (1, 5, 20))
-    assert {r.metric: r.value for r in scored.rows} == pytest.approx({"rank1": cmc[1], "rank5": cmc[5], "rank20": cmc[20]})
+    assert {r.metric: r.value for r in scored.rows} == pytest.approx(
+        {"rank1": cmc[1], "rank5": cmc[5], "rank20": cmc[20]}
+    )
     assert scored.items["rank1"] == [int(h) for h in rank1]
     assert scored.extra["n_distractors"] == len(distractors)

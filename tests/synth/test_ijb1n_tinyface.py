@@ -96,7 +96,10 @@ def test_mat_bytes_do_not_carry_the_time(monkeypatch):
         ({"tinyface_probes": 2}, r"tinyface_probes=2, expected >= 300 TinyFace probes"),
         ({"tinyface_side": (4, 20)}, r"tinyface_side=\(4, 20\), expected \(min, max\) pixels"),
         ({"ijb1n_template_media": (6, 6)}, r"ijb1n_template_media=\(6, 6\), expected"),
-        ({"ijb1n_media": (3, 6), "ijb1n_template_media": (1, 1)}, r"ijb1n_probes=14, expected <= the distinct media subsets"),
+        (
+            {"ijb1n_media": (3, 6), "ijb1n_template_media": (1, 1)},
+            r"ijb1n_probes=14, expected <= the distinct media subsets",
+        ),
     ],
 )
 def test_preset_counts_checked(change, match):

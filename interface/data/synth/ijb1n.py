@@ -84,7 +84,9 @@ def plan_ijb_1n(preset: Preset, eval_vecs: np.ndarray, seed: int, ijb: IJBPlan) 
             first = len(reused) + len(renders)
             for _ in range(int(rng.integers(preset.ijb1n_images[0], preset.ijb1n_images[1] + 1))):
                 side = int(rng.integers(128, 177))
-                renders.append(Job(eval_vecs[ident], _media_image(base, rng), (side, side), _placement(rng, side)))
+                renders.append(
+                    Job(eval_vecs[ident], _media_image(base, rng), (side, side), _placement(rng, side))
+                )
             media.append((mid, list(range(first, len(reused) + len(renders)))))
         # distinct media subsets, so no two probes of a subject are the same search
         subsets = [c for n in range(lo, min(hi, len(media)) + 1) for c in combinations(range(len(media)), n)]
@@ -121,8 +123,9 @@ def write_ijb_1n(root: Path, plan: IJB1NPlan, ijb_results: list, new_results: li
             "gallery_subjects": per,
             "probe_templates": len(plan.probe_templates),
             "nonmated_probes": {
-                name: sum(1 for t in plan.probe_templates
-                          if plan.gallery_of[plan.ijb.template_identity[t]] != name)  # fmt: skip
+                name: sum(
+                    1 for t in plan.probe_templates if plan.gallery_of[plan.ijb.template_identity[t]] != name
+                )  # fmt: skip
                 for name in GALLERIES
             },
         }

@@ -113,10 +113,11 @@ def generate_suite(
                   ijb_1n_plan.new_renders())  # fmt: skip
     # every evaluation render on the preset's (cheaper) shading grid; training at full resolution,
     # and so are the TinyFace renders, whose few pixels are the point (and cost little)
-    groups = [train_jobs] + [
+    shaded = [
         [dataclasses.replace(job, shade_scale=preset.eval_shade_scale) for job in group]
         for group in evaluation
-    ] + [tiny_plan.jobs[folder] for folder in tiny_folders]
+    ]
+    groups = [train_jobs, *shaded, *(tiny_plan.jobs[folder] for folder in tiny_folders)]
     all_jobs = [job for group in groups for job in group]
     log.info(
         "SynthFace %s seed %d: rendering %d images on %d process(es)",

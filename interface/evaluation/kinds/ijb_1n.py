@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from interface.evaluation.ijb_1n import CMC_RANKS, FPIRS
-from interface.evaluation.kinds.base import BenchmarkKind, Layout, Metric, Scored, exact, lowest_parameter, outcomes, row
+from interface.evaluation.kinds.base import (
+    BenchmarkKind,
+    Layout,
+    Metric,
+    Scored,
+    exact,
+    lowest_parameter,
+    outcomes,
+    row,
+)
 from interface.evaluation.kinds.ijb import KIND as IJB_KIND
 from interface.evaluation.kinds.ijb import MODE_OPTIONS, image_embeddings
 from interface.evaluation.kinds.names import RANK_PREFIX, TPIR_PREFIX, fpir_of, rank_name, tpir_at_fpir_name
@@ -51,7 +60,9 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
 
     meta, a, hit = image_embeddings(ctx, bench)
     lists = read_ijb_1n(bench.path, meta)
-    mode = ijb.ImageFeatureMode(**{o.name: bench.options[o.name] for o in MODE_OPTIONS if o.name in bench.options})
+    mode = ijb.ImageFeatureMode(
+        **{o.name: bench.options[o.name] for o in MODE_OPTIONS if o.name in bench.options}
+    )
     feats = ijb.image_features(a["E0"][a["index"]], a["E1"][a["index"]], meta.face_scores, mode)
     templates, tfeats = ijb.pool_templates(feats, meta.template_ids, meta.media_ids)
 
@@ -93,7 +104,9 @@ KIND = BenchmarkKind(
     ),
     options=MODE_OPTIONS,
     metrics=(
-        Metric(TPIR_PREFIX, True, f"TPIR at FPIR f in {FPIRS} (fraction, mean of the two galleries)", family=True),
+        Metric(
+            TPIR_PREFIX, True, f"TPIR at FPIR f in {FPIRS} (fraction, mean of the two galleries)", family=True
+        ),
         Metric(RANK_PREFIX, True, f"rank-k identification rate, k in {CMC_RANKS}", family=True),
     ),
     headline=_headline,

@@ -56,7 +56,9 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
     split = read_tinyface(root)
     listed = [(PROBE, n) for n in split.probes] + [(MATCH, n) for n in split.matches]
     listed += [(DISTRACTOR, n) for n in split.distractors]
-    files = [root / SPLIT / m for m, _, _ in MAT_FILES.values()] + [root / SPLIT / f for f in (PROBE, MATCH, DISTRACTOR)]
+    files = [root / SPLIT / m for m, _, _ in MAT_FILES.values()] + [
+        root / SPLIT / f for f in (PROBE, MATCH, DISTRACTOR)
+    ]
 
     def fetch(i: int) -> np.ndarray:
         folder, name = listed[i]
@@ -69,7 +71,9 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
     a, hit = ctx.embed_inputs(bench, files, decode)
     fused, _ = verification.fuse_flip(a["E0"][a["index"]], a["E1"][a["index"]])
     n_p, n_m = len(split.probes), len(split.matches)
-    res = tinyface.evaluate(fused[:n_p], split.probe_labels, fused[n_p : n_p + n_m], split.match_labels, fused[n_p + n_m :])
+    res = tinyface.evaluate(
+        fused[:n_p], split.probe_labels, fused[n_p : n_p + n_m], split.match_labels, fused[n_p + n_m :]
+    )
     rows = [row(rank_name(r), v, res["n_probes"]) for r, v in res["cmc"].items()]
     extra = {k: res[k] for k in ("n_probes", "n_gallery", "n_distractors")}
     extra.update({"n_gallery_matches": n_m, "cache_hit": hit})
