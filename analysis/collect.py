@@ -1,11 +1,13 @@
 """``python -m analysis.collect``: score JSONs + run metadata -> the tidy table ``scores.csv``.
 
-One row per run x benchmark x metric, joined with the run's wall time
-and images/s. Verification folds found in a score JSON's ``extra`` become extra rows with metric
-``fold_accuracy`` and a ``fold`` index (descriptive only: folds of one trained model are not
-replicates of training). ``resolved`` (true/false) and ``n_events`` (f * n for a read-out at a rate
-f from n impostor comparisons, empty otherwise) come from each score row; a score JSON without them
-(written before the evaluator marked resolution) counts as resolved.
+Score JSONs are read only as :class:`interface.contracts.score_record.ScoreRecord` (one format
+version; another is refused with one line, which becomes the file's ``status``). One row per run x
+benchmark x metric, joined with the run's wall time and images/s; ``kind`` is the record's
+benchmark kind and ``evaluator`` its evaluator spec as one canonical JSON line (descriptive: the
+analysis never parses it back). Verification folds (the record's ``extra.fold_accuracy``) become
+extra rows with metric ``fold_accuracy`` and a ``fold`` index (descriptive only: folds of one
+trained model are not replicates of training). ``resolved`` (true/false) and ``n_events`` (f * n
+for a read-out at a rate f from n impostor comparisons, empty otherwise) come from each score row.
 
 The score JSONs' per-item outcomes (``items``: {metric: [0|1, ...]}) go to a second file,
 ``items.npz``: one uint8 array per (run, benchmark, metric) under the key
@@ -19,7 +21,6 @@ without ``run.json`` gives a row whose ``status`` says so (value empty), and the
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 from pathlib import Path
@@ -28,8 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.runinfo import as_float, run_metadata
+from analysis.runinfo import run_metadata
 from interface.atomic import atomic_open, atomic_path
+from interface.contracts.score_record import ScoreRecord
 from interface.errors import InputError, cli_main
 from interface.untrusted import plain_name
 
@@ -43,6 +45,7 @@ TIDY_COLUMNS = [
     "setting",
     "seed",
     "benchmark",
+    "kind",
     "metric",
     "value",
     "n",
@@ -56,7 +59,7 @@ TIDY_COLUMNS = [
     "external",  # run.json ``external: true``: a released checkpoint, a reference row, not a trained method
 ]
 # Columns added after the first tidy tables were written: read_tidy fills them when absent.
-OPTIONAL_COLUMNS = ("resolved", "n_events", "external")
+OPTIONAL_COLUMNS = ("resolved", "n_events", "external", "kind")
 TEXT_COLUMNS = (
     "run_id",
     "dataset",
@@ -64,13 +67,12 @@ TEXT_COLUMNS = (
     "loss",
     "setting",
     "benchmark",
+    "kind",
     "metric",
     "evaluator",
     "status",
 )
-FOLD_METRIC = "fold_accuracy"
-# Keys of a verification score JSON's ``extra`` that may hold the per-fold accuracies (fractions).
-FOLD_KEYS = ("fold_accuracy", "fold_accuracies", "accuracy_folds")
+FOLD_METRIC = "fold_accuracy"  # the key of a verification record's extra holding its per-fold accuracies
 ITEMS_SEP = "::"
 
 
@@ -79,38 +81,12 @@ def items_key(run_id: str, benchmark: str, metric: str) -> str:
     return ITEMS_SEP.join((run_id, benchmark, metric))
 
 
-def evaluator_spec(doc: dict[str, Any]) -> str:
-    """Canonical one-line evaluator description: the score JSON's kind plus its spec, keys sorted."""
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-    return json.dumps({"kind": doc.get("kind"), **spec}, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def read_score_json(path: Path) -> dict[str, Any]:
-    """Parse one ``<benchmark>.json`` written by ``python -m interface evaluate``.
-
-    Raises:
-        InputError: not JSON, not an object, or ``rows`` missing / not a list of objects with
-            ``metric`` and ``value``.
-    """
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not readable JSON ({exc})") from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
-        raise InputError(f"{path}: expected an object with a 'rows' list (evaluate's score JSON)")
-    for i, row in enumerate(doc["rows"]):
-        if not isinstance(row, dict) or "metric" not in row or "value" not in row:
-            raise InputError(f"{path}: rows[{i}] lacks 'metric' or 'value'")
-    return doc
-
-
-def _fold_values(extra: Any) -> list[float]:
-    if not isinstance(extra, dict):
-        return []
-    for key in FOLD_KEYS:
-        values = extra.get(key)
-        if isinstance(values, list) and all(isinstance(v, int | float) for v in values):
-            return [float(v) for v in values]
+def _fold_values(extra: dict[str, Any]) -> list[float]:
+    values = extra.get(FOLD_METRIC)
+    if isinstance(values, list) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    ):
+        return [float(v) for v in values]
     return []
 
 
@@ -121,56 +97,48 @@ def score_rows(
 
     ``items``, when given, receives the file's per-item outcomes (:func:`score_items`).
     """
-    benchmark = path.stem
-    base = {**meta, "run_id": run_id, "benchmark": benchmark}
+    base = {**meta, "run_id": run_id, "benchmark": path.stem}
     try:
-        doc = read_score_json(path)
+        record = ScoreRecord.read(path)
     except InputError as exc:
         log.warning("%s", exc)
         return [{**base, "metric": "", "value": math.nan, "status": f"bad score file: {exc}"}]
-    benchmark = str(doc.get("benchmark") or benchmark)
-    base["benchmark"] = benchmark
+    base.update(benchmark=record.benchmark, kind=record.kind, evaluator=record.spec.canonical())
     if items is not None:
-        items.update(score_items(doc, path, run_id))
-    evaluator = evaluator_spec(doc)
+        items.update(score_items(record, path, run_id))
     status = "ok" if meta["run_status"] == "ok" else meta["run_status"]
     rows = [
         {
             **base,
-            "metric": str(r["metric"]),
-            "value": as_float(r["value"]),
-            "n": as_float(r.get("n")),
-            "evaluator": evaluator,
+            "metric": r.metric,
+            "value": r.value,
+            "n": float(r.n),
             "status": status,
-            "resolved": r.get("resolved") is not False,
-            "n_events": as_float(r.get("n_events")),
+            "resolved": r.resolved,
+            "n_events": math.nan if r.n_events is None else r.n_events,
         }
-        for r in doc["rows"]
+        for r in record.rows
     ]
     rows += [
-        {**base, "metric": FOLD_METRIC, "value": v, "fold": k, "evaluator": evaluator, "status": status}
-        for k, v in enumerate(_fold_values(doc.get("extra")))
+        {**base, "metric": FOLD_METRIC, "value": v, "fold": k, "status": status}
+        for k, v in enumerate(_fold_values(record.extra))
     ]
     return rows
 
 
-def score_items(doc: dict[str, Any], path: Path, run_id: str) -> dict[str, np.ndarray]:
-    """Per-item outcome arrays of one parsed score JSON ``doc`` (read from ``path``), by :func:`items_key`.
+def score_items(record: ScoreRecord, path: Path, run_id: str) -> dict[str, np.ndarray]:
+    """Per-item outcome arrays of one score record (read from ``path``), by :func:`items_key`.
 
-    A file without ``items`` gives none; a list that is not all 0/1 integers is skipped with a
-    warning (the statistics then fall back to the seed-only interval for that comparison).
+    A list that is not all 0/1 integers is skipped with a warning (the statistics then fall back
+    to the seed-only interval for that comparison).
     """
-    items = doc.get("items")
-    if not isinstance(items, dict):
-        return {}
-    benchmark = str(doc.get("benchmark") or path.stem)
     out = {}
-    for metric, values in items.items():
-        arr = np.asarray(values) if isinstance(values, list) else np.empty(0, dtype=float)
+    for metric, values in record.items.items():
+        arr = np.asarray(values)
         if arr.ndim != 1 or arr.dtype.kind not in "iub" or not np.isin(arr, (0, 1)).all():
             log.warning("%s: items[%r] is not a list of 0/1; ignored", path, metric)
             continue
-        out[items_key(run_id, benchmark, str(metric))] = arr.astype(np.uint8)
+        out[items_key(run_id, record.benchmark, metric)] = arr.astype(np.uint8)
     return out
 
 

@@ -27,7 +27,6 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from analysis.cached import cached_extras
 from analysis.collect import read_items, read_tidy, write_csv
 from analysis.environment import environment
 from analysis.external import as_published, trained_only
@@ -49,7 +48,7 @@ from analysis.report_inputs import (
     read_json_dir,
     run_index,
     run_plugins,
-    score_extras,
+    score_records,
 )
 from analysis.report_tables import (
     anchors_view,
@@ -63,6 +62,7 @@ from analysis.runinfo import Run, read_json_object, runs_from_table
 from analysis.stats import average_ranks, compare, friedman, summarize
 from analysis.summary import summary_paragraph, summary_table
 from interface.atomic import atomic_open
+from interface.contracts.score_record import Plots, ScoreRecord
 from interface.errors import InputError, cli_main
 from interface.training.plugins import same_plugin
 from interface.training.provenance import git_revision
@@ -83,7 +83,7 @@ MORE_FIGURES = {
 def make_figures(
     table: pd.DataFrame,
     runs: list[Run],
-    extras: dict[tuple[str, str], Any],
+    plots: dict[tuple[str, str], Plots],
     bench: dict[str, Any],
     figures_dir: Path,
     plugins: list[str] | None = None,
@@ -122,7 +122,7 @@ def make_figures(
         return [
             learned.separation_figure(separation, figures_dir, palette),
             learned.logged_angles_figure(runs, figures_dir),
-            *learned.pair_cosine_figures(extras, runs, figures_dir, palette),
+            *learned.pair_cosine_figures(plots, runs, figures_dir, palette),
         ]
 
     attempt("sweeps", lambda: sweeps.sweep_figures(table, figures_dir, palette))
@@ -130,7 +130,7 @@ def make_figures(
     attempt("toy", lambda: toy.toy_figure(figures_dir))
     attempt("learned", learned_family)
     attempt("training curves", lambda: training.training_curves_figure(runs, figures_dir, palette))
-    attempt("roc", lambda: training.roc_figures(extras, runs, figures_dir, palette))
+    attempt("roc", lambda: training.roc_figures(plots, runs, figures_dir, palette))
     attempt("runtime", lambda: training.runtime_figure(table, figures_dir))
     attempt("bench", lambda: training.bench_ratio_figure(bench, figures_dir))
     return figures, problems, separation
@@ -237,11 +237,9 @@ def statistics_views(
     }
 
 
-def eval_seconds(extras: dict[tuple[str, str], Any]) -> str:
+def eval_seconds(records: dict[tuple[str, str], ScoreRecord]) -> str:
     """Sum of the evaluator's per-benchmark ``extra.wall_time_s`` (s), or "unknown"."""
-    times = [
-        float(e["wall_time_s"]) for e in extras.values() if isinstance(e.get("wall_time_s"), int | float)
-    ]
+    times = [float(t) for r in records.values() if isinstance(t := r.extra.get("wall_time_s"), int | float)]
     return f"{sum(times):.0f} s over {len(times)} scorings" if times else "unknown"
 
 
@@ -274,22 +272,18 @@ def build_report(
     config_path: Path | None,
     out: Path,
     score_jsons: Path | None = None,
-    cache_dir: Path | None = None,
     items_path: Path | None = None,
 ) -> Path:
     """Write ``out/index.html`` with ``out/tables`` and ``out/figures``; return the index path.
 
-    ``items_path``: the collector's ``items.npz`` (default: beside ``scores``, when present).
+    ``score_jsons``: the folder of score records (``<run>/<benchmark>.json``) whose plots the ROC
+    and pair-score figures draw (none drawn when None); ``items_path``: the collector's
+    ``items.npz`` (default: beside ``scores``, when present).
     """
     started = time.time()
     table = read_tidy(scores)
     items = read_items(items_path if items_path is not None else scores.parent / "items.npz")
     config = read_config(config_path)
-    # the workflow's layout: results/tables/scores.csv beside results/scores and results/cache
-    if score_jsons is None and (scores.parent.parent / "scores").is_dir():
-        score_jsons = scores.parent.parent / "scores"
-    if cache_dir is None and (scores.parent.parent / "cache").is_dir():
-        cache_dir = scores.parent.parent / "cache"
     tables_dir, figures_dir = out / "tables", out / "figures"
     tables_dir.mkdir(parents=True, exist_ok=True)
     figures_dir.mkdir(parents=True, exist_ok=True)
@@ -303,13 +297,12 @@ def build_report(
     stat_views, n_comparisons = stats_tables(trained, tables_dir, out, items)
     statistics = statistics_views(trained, items, tables_dir, figures_dir, out)
     bench = read_json_dir(bench_dir)
-    extras = cached_extras(cache_dir, config, {r.run_id: r.dataset for r in runs}, data_dir)
-    for key, saved in score_extras(score_jsons).items():  # keys the evaluator saved itself win
-        extras[key] = {**extras.get(key, {}), **saved}
+    records = score_records(score_jsons)
     workflow_config = config.get("config") if isinstance(config.get("config"), dict) else config
     plugins = workflow_config.get("plugins") if isinstance(workflow_config.get("plugins"), list) else []
     plugins = list(dict.fromkeys(map(str, plugins)))
-    figures, problems, separation = make_figures(table, runs, extras, bench, figures_dir, plugins)
+    plots = {key: record.plots for key, record in records.items()}
+    figures, problems, separation = make_figures(table, runs, plots, bench, figures_dir, plugins)
     # run folders may come from anyone: what their run.json records is listed, never imported
     recorded = [p for p in run_plugins(runs) if not any(same_plugin(p, q) for q in plugins)]
     if recorded:
@@ -326,7 +319,7 @@ def build_report(
         "config_json": json.dumps(config, indent=2, sort_keys=True, default=str) if config else "",
         "matrix": matrix_view(runs, benchmarks),
         "total_time": f"{float(wall[wall.notna()].sum()):.0f} s" if wall.notna().any() else "unknown",
-        "eval_time": eval_seconds(score_extras(score_jsons)),
+        "eval_time": eval_seconds(records),
         "datasets": dataset_summaries(data_dir),
         "mains": mains,
         "per_bench": per_bench,
@@ -386,14 +379,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--score-jsons",
         type=Path,
-        help="folder of <run>/<benchmark>.json for ROC and pair-cosine figures "
-        "(default: ../../scores beside --scores when present)",
-    )
-    parser.add_argument(
-        "--cache",
-        type=Path,
-        help="evaluator embedding cache <run>/<benchmark>.npz for pair cosines and IJB ROC "
-        "(default: ../../cache beside --scores when present)",
+        help="folder of score records <run>/<benchmark>.json whose plots the ROC and pair-cosine "
+        "figures draw (no such figures without it)",
     )
     parser.add_argument(
         "--items",
@@ -413,7 +400,6 @@ def main(argv: list[str]) -> int:
         args.config,
         args.out,
         args.score_jsons,
-        args.cache,
         args.items,
     )
     log.info("wrote %s", index)

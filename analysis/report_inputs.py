@@ -1,11 +1,12 @@
-"""What the report reads besides the tidy table: score extras, the resolved config, dataset
-folders, bench results, run folders; and what it derives from them (expected runs and
+"""What the report reads besides the tidy table: the score records (their plots and timings), the
+resolved config, dataset folders, bench results, run folders; and what it derives from them (expected runs and
 benchmarks, the list of missing results, the run index, figure views).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from pathlib import Path
@@ -17,8 +18,11 @@ from analysis.figures.common import Figure
 from analysis.runinfo import Run, read_run_json, run_folder
 from analysis.stats import valid_rows
 from interface.atomic import copy_file
+from interface.contracts.score_record import Plots, ScoreRecord
 from interface.errors import InputError
 from interface.untrusted import plain_name
+
+log = logging.getLogger(__name__)
 
 
 def read_json_dir(folder: Path | None) -> dict[str, Any]:
@@ -34,19 +38,25 @@ def read_json_dir(folder: Path | None) -> dict[str, Any]:
     return out
 
 
-def score_extras(scores_dir: Path | None) -> dict[tuple[str, str], Any]:
-    """``{(run_id, benchmark): extra}`` from ``scores_dir/<run>/<benchmark>.json`` (for ROC and pair figures)."""
-    out: dict[tuple[str, str], Any] = {}
+def score_records(scores_dir: Path | None) -> dict[tuple[str, str], ScoreRecord]:
+    """``{(run_id, benchmark): record}`` of every ``scores_dir/<run>/<benchmark>.json`` that reads as
+    a score record (the collector has already listed the others in the table's ``status``)."""
+    out: dict[tuple[str, str], ScoreRecord] = {}
     if scores_dir is None or not scores_dir.is_dir():
         return out
     for path in sorted(scores_dir.glob("*/*.json")):
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            record = ScoreRecord.read(path)
+        except InputError as exc:
+            log.warning("score record not drawn: %s", exc)
             continue
-        if isinstance(doc, dict) and isinstance(doc.get("extra"), dict):
-            out[(path.parent.name, str(doc.get("benchmark") or path.stem))] = doc["extra"]
+        out[(path.parent.name, record.benchmark)] = record
     return out
+
+
+def score_plots(scores_dir: Path | None) -> dict[tuple[str, str], Plots]:
+    """``{(run_id, benchmark): plots}``: what the ROC and pair-score figures draw."""
+    return {key: record.plots for key, record in score_records(scores_dir).items()}
 
 
 def _spec_name(spec: Any) -> str:

@@ -6,8 +6,8 @@
 - theta_y and nearest non-target angle logged during training (``metrics.jsonl`` keys
   ``theta_y_mean`` and ``theta_nn_mean``, rad, from the loss's ``last_stats``): the last value of
   each run, one dot per seed.
-- Positive and negative pair cosines on each verification benchmark when the score JSON's
-  ``extra`` carries them (keys ``pos_cos``/``neg_cos``).
+- Positive and negative pair cosines on each benchmark whose score record carries a pair-score
+  histogram (``plots.pair_histogram``, :class:`interface.contracts.score_record.PairHistogram`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from analysis.figures.common import Figure, legend_right, panel_grid, save, slug
 from analysis.figures.palette import Palette
 from analysis.metrics import method_label
 from analysis.runinfo import Run, read_metrics, stat_value
-
-PAIR_KEYS = (("pos_cos", "neg_cos"), ("positive_cosines", "negative_cosines"), ("cos_pos", "cos_neg"))
+from interface.contracts.score_record import PairHistogram, Plots
 
 
 def load_head_weight(path: Path) -> np.ndarray | None:
@@ -173,48 +172,33 @@ def logged_angles_figure(runs: list[Run], out_dir: Path) -> Figure | None:
     )
 
 
-def pair_cosines(extra: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    """(positive, negative) pair cosines from a score JSON ``extra``, or None."""
-    if not isinstance(extra, dict):
-        return None
-    for pos_key, neg_key in PAIR_KEYS:
-        pos, neg = extra.get(pos_key), extra.get(neg_key)
-        if isinstance(pos, list) and isinstance(neg, list) and pos and neg:
-            return np.asarray(pos, dtype=np.float64), np.asarray(neg, dtype=np.float64)
-    return None
-
-
 def pair_cosine_figures(
-    extras: dict[tuple[str, str], Any], runs: list[Run], out_dir: Path, palette: Palette | None = None
+    plots: dict[tuple[str, str], Plots], runs: list[Run], out_dir: Path, palette: Palette | None = None
 ) -> list[Figure]:
     """One figure per benchmark: histograms of positive and negative pair cosines per method.
 
+    ``plots``: each run x benchmark's score-record plots; the histograms share the record's bins.
     Two series per method (same / different identity), so at most four methods share a panel.
     """
     by_id = {r.run_id: r for r in runs}
     palette = palette or Palette.for_methods(r.method for r in runs)
     figures = []
-    for benchmark in sorted({b for _, b in extras}):
-        series = {}
-        for (run_id, b), extra in sorted(extras.items()):
-            cos = pair_cosines(extra)
-            if b == benchmark and cos is not None and run_id in by_id:
-                series.setdefault(method_label(*by_id[run_id].method), cos)
+    for benchmark in sorted({b for _, b in plots}):
+        series: dict[str, PairHistogram] = {}
+        for (run_id, b), p in sorted(plots.items()):
+            if b == benchmark and p.pair_histogram is not None and run_id in by_id:
+                series.setdefault(method_label(*by_id[run_id].method), p.pair_histogram)
         if not series:
             continue
         groups = palette.panels(series, per_panel=4)
         fig, axes = panel_grid(len(groups), cols=3, height=2.9)
-        every = np.concatenate([np.r_[p, n] for p, n in series.values()])
-        bins = np.linspace(float(every.min()), float(every.max()) + 1e-9, 41)  # shared, so methods compare
         for ax, (title, labels) in zip(axes, groups):
             for m in labels:
-                pos, neg = series[m]
+                hist = series[m]
                 colour = palette.colour(m)
-                ax.hist(pos, bins=bins, histtype="step", color=colour, lw=1.5, label=f"{m} same")
-                ax.hist(
-                    neg, bins=bins, histtype="step", color=colour, lw=1.0, ls="--", label=f"{m} different"
-                )
-            ax.set(xlabel="cosine of the pair", title=title)
+                ax.stairs(hist.genuine, hist.edges, color=colour, lw=1.5, label=f"{m} same")
+                ax.stairs(hist.impostor, hist.edges, color=colour, lw=1.0, ls="--", label=f"{m} different")
+            ax.set(xlabel="cosine of the pair", title=title, xlim=_occupied(series.values()))
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=8, ncol=1)
         axes[0].set_ylabel("pairs")
         fig.suptitle(benchmark, fontsize=10.5)
@@ -231,3 +215,14 @@ def pair_cosine_figures(
             )
         )
     return figures
+
+
+def _occupied(histograms) -> tuple[float, float]:
+    """The cosine range holding any pair of any histogram (shared, so methods compare)."""
+    lo, hi = 1.0, -1.0
+    for h in histograms:
+        edges = np.asarray(h.edges)
+        filled = np.flatnonzero(np.asarray(h.genuine) + np.asarray(h.impostor))
+        if filled.size:
+            lo, hi = min(lo, edges[filled[0]]), max(hi, edges[filled[-1] + 1])
+    return (lo, hi) if lo < hi else (-1.0, 1.0)

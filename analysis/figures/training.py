@@ -3,8 +3,8 @@
 - Training curves from ``metrics.jsonl``: loss, theta_y_mean (rad) and, for InterFace, mhat_mean
   (rad) against the optimisation step, one line per run, coloured by method; one row of panels
   per loss family (at most 8 methods on one axes).
-- ROC curves from the score JSON ``extra`` (``roc`` = {"far": [...], "tar": [...]} or {"fpr", "tpr"}),
-  one panel per loss family.
+- ROC curves from the score records' ``plots.roc`` (thinned {"far", "tar"}), one panel per loss
+  family.
 - Wall time (s) and images/s per run from the tidy table's joined run metadata.
 - Ratios measured by the ``bench`` target (numbers under keys containing "ratio" or "speedup").
 """
@@ -23,6 +23,7 @@ from analysis.figures.common import PAGE_WIDTH_IN, Figure, legend_right, panel_g
 from analysis.figures.palette import Palette
 from analysis.metrics import method_label
 from analysis.runinfo import Run, read_metrics, stat_value
+from interface.contracts.score_record import Plots
 
 CURVES = (("loss", "training loss"), ("theta_y_mean", "mean θ_y (rad)"), ("mhat_mean", "mean m̂ (rad)"))
 
@@ -88,30 +89,25 @@ def training_curves_figure(runs: list[Run], out_dir: Path, palette: Palette | No
     )
 
 
-def roc_points(extra: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    """(far, tar) arrays from a score JSON ``extra``'s ROC, or None."""
-    roc = extra.get("roc") if isinstance(extra, dict) else None
-    if not isinstance(roc, dict):
+def roc_points(plots: Plots) -> tuple[np.ndarray, np.ndarray] | None:
+    """(far, tar) arrays of a score record's ROC, or None when it has none (or one point)."""
+    if plots.roc is None or len(plots.roc.far) < 2:
         return None
-    far = roc.get("far", roc.get("fpr"))
-    tar = roc.get("tar", roc.get("tpr"))
-    if not isinstance(far, list) or not isinstance(tar, list) or len(far) != len(tar) or len(far) < 2:
-        return None
-    return np.asarray(far, dtype=np.float64), np.asarray(tar, dtype=np.float64)
+    return np.asarray(plots.roc.far, dtype=np.float64), np.asarray(plots.roc.tar, dtype=np.float64)
 
 
 def roc_figures(
-    extras: dict[tuple[str, str], Any], runs: list[Run], out_dir: Path, palette: Palette | None = None
+    plots: dict[tuple[str, str], Plots], runs: list[Run], out_dir: Path, palette: Palette | None = None
 ) -> list[Figure]:
-    """One ROC figure (log FAR axis) per benchmark whose score JSONs saved a ROC; a panel per family."""
+    """One ROC figure (log FAR axis) per benchmark whose score records carry a ROC; a panel per family."""
     by_id = {r.run_id: r for r in runs}
     palette = run_palette(runs, palette)
     figures = []
-    for benchmark in sorted({b for _, b in extras}):
+    for benchmark in sorted({b for _, b in plots}):
         curves = [
-            (by_id[rid], roc_points(ex))
-            for (rid, b), ex in sorted(extras.items())
-            if b == benchmark and rid in by_id and roc_points(ex) is not None
+            (by_id[rid], points)
+            for (rid, b), p in sorted(plots.items())
+            if b == benchmark and rid in by_id and (points := roc_points(p)) is not None
         ]
         if not curves:
             continue

@@ -55,8 +55,13 @@ class EvaluatorSpec:
     _KEYS = ("name", "evaluator", "version", "reproduces")
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "evaluator": self.evaluator, "version": self.version,
-                "reproduces": self.reproduces, **self.protocol}
+        return {
+            "name": self.name,
+            "evaluator": self.evaluator,
+            "version": self.version,
+            "reproduces": self.reproduces,
+            **self.protocol,
+        }
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> EvaluatorSpec:
@@ -64,8 +69,13 @@ class EvaluatorSpec:
             raise InputError(f"{where}: key spec: expected an object with {', '.join(cls._KEYS)}")
         if not isinstance(doc["version"], int) or isinstance(doc["version"], bool):
             raise InputError(f"{where}: key spec.version: {doc['version']!r}; expected an integer")
-        return cls(str(doc["name"]), str(doc["evaluator"]), doc["version"], str(doc["reproduces"]),
-                   {k: v for k, v in doc.items() if k not in cls._KEYS})
+        return cls(
+            str(doc["name"]),
+            str(doc["evaluator"]),
+            doc["version"],
+            str(doc["reproduces"]),
+            {k: v for k, v in doc.items() if k not in cls._KEYS},
+        )
 
     def canonical(self) -> str:
         """One-line JSON of the spec, keys sorted (the tidy table's ``evaluator`` column)."""
@@ -84,8 +94,13 @@ class ScoreRow:
     n_events: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"metric": self.metric, "value": self.value, "n": self.n,
-                "resolved": self.resolved, "n_events": self.n_events}
+        return {
+            "metric": self.metric,
+            "value": self.value,
+            "n": self.n,
+            "resolved": self.resolved,
+            "n_events": self.n_events,
+        }
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> ScoreRow:
@@ -99,8 +114,13 @@ class ScoreRow:
             raise InputError(f"{where}: key n: {n!r}; expected an integer >= 0")
         if not isinstance(doc.get("resolved", True), bool):
             raise InputError(f"{where}: key resolved: {doc.get('resolved')!r}; expected true or false")
-        return cls(str(doc["metric"]), float(value), n, doc.get("resolved", True),
-                   None if n_events is None else float(n_events))
+        return cls(
+            str(doc["metric"]),
+            float(value),
+            n,
+            doc.get("resolved", True),
+            None if n_events is None else float(n_events),
+        )
 
 
 def _number(v: Any) -> bool:
@@ -122,17 +142,25 @@ class PairHistogram:
         edges = np.linspace(-1.0, 1.0, HISTOGRAM_BINS + 1)
         s = np.clip(np.asarray(scores, dtype=np.float64), -1.0, 1.0)
         g = np.asarray(genuine, dtype=bool)
-        return cls(edges.tolist(), np.histogram(s[g], edges)[0].tolist(), np.histogram(s[~g], edges)[0].tolist())
+        return cls(
+            edges.tolist(), np.histogram(s[g], edges)[0].tolist(), np.histogram(s[~g], edges)[0].tolist()
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"edges": self.edges, "genuine": self.genuine, "impostor": self.impostor}
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> PairHistogram:
-        ok = isinstance(doc, Mapping) and all(isinstance(doc.get(k), list) for k in ("edges", "genuine", "impostor"))
+        ok = isinstance(doc, Mapping) and all(
+            isinstance(doc.get(k), list) for k in ("edges", "genuine", "impostor")
+        )
         if not ok or not len(doc["edges"]) == len(doc["genuine"]) + 1 == len(doc["impostor"]) + 1:
             raise InputError(f"{where}: expected edges, genuine, impostor lists (one more edge than counts)")
-        return cls([float(x) for x in doc["edges"]], [int(x) for x in doc["genuine"]], [int(x) for x in doc["impostor"]])
+        return cls(
+            [float(x) for x in doc["edges"]],
+            [int(x) for x in doc["genuine"]],
+            [int(x) for x in doc["impostor"]],
+        )
 
 
 @dataclass(frozen=True)
@@ -157,7 +185,11 @@ class RocPoints:
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> RocPoints:
-        if not isinstance(doc, Mapping) or not isinstance(doc.get("far"), list) or not isinstance(doc.get("tar"), list):
+        if (
+            not isinstance(doc, Mapping)
+            or not isinstance(doc.get("far"), list)
+            or not isinstance(doc.get("tar"), list)
+        ):
             raise InputError(f"{where}: expected far and tar lists")
         if len(doc["far"]) != len(doc["tar"]):
             raise InputError(f"{where}: far and tar differ in length")
@@ -172,16 +204,20 @@ class Plots:
     roc: RocPoints | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"pair_histogram": None if self.pair_histogram is None else self.pair_histogram.to_json(),
-                "roc": None if self.roc is None else self.roc.to_json()}
+        return {
+            "pair_histogram": None if self.pair_histogram is None else self.pair_histogram.to_json(),
+            "roc": None if self.roc is None else self.roc.to_json(),
+        }
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> Plots:
         if not isinstance(doc, Mapping):
             raise InputError(f"{where}: key plots: expected an object")
         hist, roc = doc.get("pair_histogram"), doc.get("roc")
-        return cls(None if hist is None else PairHistogram.from_json(hist, f"{where}: key plots.pair_histogram"),
-                   None if roc is None else RocPoints.from_json(roc, f"{where}: key plots.roc"))
+        return cls(
+            None if hist is None else PairHistogram.from_json(hist, f"{where}: key plots.pair_histogram"),
+            None if roc is None else RocPoints.from_json(roc, f"{where}: key plots.roc"),
+        )
 
 
 @dataclass(frozen=True)
@@ -198,16 +234,18 @@ class ScoreRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return SCORE_FORMAT.stamp({
-            "run_id": self.run_id,
-            "benchmark": self.benchmark,
-            "kind": self.kind,
-            "spec": self.spec.to_json(),
-            "rows": [r.to_json() for r in self.rows],
-            "items": self.items,
-            "plots": self.plots.to_json(),
-            "extra": self.extra,
-        })
+        return SCORE_FORMAT.stamp(
+            {
+                "run_id": self.run_id,
+                "benchmark": self.benchmark,
+                "kind": self.kind,
+                "spec": self.spec.to_json(),
+                "rows": [r.to_json() for r in self.rows],
+                "items": self.items,
+                "plots": self.plots.to_json(),
+                "extra": self.extra,
+            }
+        )
 
     @classmethod
     def from_json(cls, payload: Any, where: str) -> ScoreRecord:
@@ -226,9 +264,16 @@ class ScoreRecord:
         extra = doc.get("extra", {})
         if not isinstance(extra, Mapping):
             raise InputError(f"{where}: key extra: expected an object")
-        return cls(doc["run_id"], doc["benchmark"], doc["kind"], EvaluatorSpec.from_json(doc.get("spec"), where),
-                   rows, {str(k): v for k, v in items.items()}, Plots.from_json(doc.get("plots", {}), where),
-                   dict(extra))
+        return cls(
+            doc["run_id"],
+            doc["benchmark"],
+            doc["kind"],
+            EvaluatorSpec.from_json(doc.get("spec"), where),
+            rows,
+            {str(k): v for k, v in items.items()},
+            Plots.from_json(doc.get("plots", {}), where),
+            dict(extra),
+        )
 
     @classmethod
     def read(cls, path: Path) -> ScoreRecord:
@@ -238,4 +283,3 @@ class ScoreRecord:
         except (OSError, ValueError) as exc:
             raise InputError(f"{path}: not readable JSON ({exc})") from None
         return cls.from_json(payload, str(path))
-

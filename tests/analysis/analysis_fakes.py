@@ -12,6 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
+from interface.contracts.score_record import (
+    EvaluatorSpec,
+    PairHistogram,
+    Plots,
+    RocPoints,
+    ScoreRecord,
+    ScoreRow,
+)
+
 DATASET, BACKBONE = "synthface", "tiny"
 METHODS = [("arcface", "m=0.5"), ("interface", "variant=dd,alpha=0.1"), ("softmax", "")]
 SEEDS = [0, 1, 2]
@@ -36,7 +45,9 @@ def tar(loss: str, seed: int) -> float:
 
 
 def score_doc(rid: str, benchmark: str, kind: str, loss: str, seed: int) -> dict:
+    """The score JSON the evaluator would write (built through the score-record contract)."""
     rng = np.random.default_rng([seed, len(loss)])
+    plots = Plots()
     if kind == "verification":
         acc = accuracy(loss, seed)
         folds = (acc + 0.004 * rng.standard_normal(N_FOLDS)).tolist()
@@ -46,28 +57,26 @@ def score_doc(rid: str, benchmark: str, kind: str, loss: str, seed: int) -> dict
             ("eer", 1 - acc, 600),
             ("xnorm", 21.5, 600),
         ]
-        extra = {
-            "fold_accuracy": folds,  # the evaluator's key (interface/evaluation/tasks.py)
-            "pos_cos": rng.normal(0.6, 0.1, 50).tolist(),
-            "neg_cos": rng.normal(0.1, 0.1, 50).tolist(),
-        }
+        extra = {"fold_accuracy": folds}  # the verification kind's key
+        cosines = np.r_[rng.normal(0.6, 0.1, 50), rng.normal(0.1, 0.1, 50)]
+        plots = Plots(pair_histogram=PairHistogram.of(cosines, np.arange(100) < 50))
     else:
         t = tar(loss, seed)
         rows = [("tar_at_far_1e-04", t, 300), ("tar_at_far_1e-02", min(1.0, t + 0.2), 300)]
         far = np.logspace(-5, 0, 30)
-        extra = {
-            "roc": {"far": far.tolist(), "tar": np.clip(t + 0.1 * np.log10(far / 1e-4) / 4, 0, 1).tolist()}
-        }
-    return {
-        "run_id": rid,
-        "benchmark": benchmark,
-        "kind": kind,
-        "spec": {"protocol": "insightface", "flip": "sum"},
-        "rows": [
-            {"run_id": rid, "benchmark": benchmark, "metric": m, "value": v, "n": n} for m, v, n in rows
-        ],
-        "extra": extra,
-    }
+        extra = {}
+        plots = Plots(roc=RocPoints.thinned(far, np.clip(t + 0.1 * np.log10(far / 1e-4) / 4, 0, 1)))
+    spec = EvaluatorSpec("fake-" + kind, "fake-" + kind + "/v1", 1, "analysis_fakes", {"flip": "sum"})
+    return ScoreRecord(
+        rid, benchmark, kind, spec, [ScoreRow(m, v, n) for m, v, n in rows], plots=plots, extra=extra
+    ).to_json()
+
+
+def record_json(run_id: str, benchmark: str, kind: str, rows: list[dict], items: dict | None = None) -> dict:
+    """A minimal score JSON of ``kind`` with the given rows (objects as the record writes them)."""
+    spec = EvaluatorSpec("fake-" + kind, "fake-" + kind + "/v1", 1, "analysis_fakes")
+    parsed = [ScoreRow.from_json(r, f"rows[{i}]") for i, r in enumerate(rows)]
+    return ScoreRecord(run_id, benchmark, kind, spec, parsed, items or {}).to_json()
 
 
 # the run whose training failed (no run.json, no scores) and the one missing score file

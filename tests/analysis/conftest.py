@@ -48,6 +48,8 @@ def built(results_tree: Path) -> Path:
                 str(results_tree / "data"),
                 "--bench",
                 str(results_tree / "bench"),
+                "--score-jsons",
+                str(results_tree / "scores"),
                 "--config",
                 str(results_tree / "config.json"),
                 "--out",

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from analysis_fakes import BENCHES, DROPPED, FAILED, METHODS, N_FOLDS, SEEDS, accuracy, run_id
+from analysis_fakes import BENCHES, DROPPED, FAILED, METHODS, N_FOLDS, SEEDS, accuracy, record_json, run_id
 
 from analysis.collect import (
     FOLD_METRIC,
@@ -43,7 +43,14 @@ def test_tidy_table_values_and_join(results_tree: Path) -> None:
     )
     assert r["value"] == pytest.approx(accuracy("arcface", 1))
     assert r["n"] == 600 and r["wall_time_s"] == 11.0 and r["images_per_s"] == 110.0 and r["status"] == "ok"
-    assert json.loads(r["evaluator"]) == {"kind": "verification", "protocol": "insightface", "flip": "sum"}
+    assert r["kind"] == "verification"  # a column of its own, never parsed out of the evaluator text
+    assert json.loads(r["evaluator"]) == {
+        "name": "fake-verification",
+        "evaluator": "fake-verification/v1",
+        "version": 1,
+        "reproduces": "analysis_fakes",
+        "flip": "sum",
+    }
     folds = table[(table["run_id"] == rid) & (table["metric"] == FOLD_METRIC)]
     assert sorted(folds["fold"].tolist()) == list(range(N_FOLDS))
 
@@ -66,13 +73,21 @@ def test_bad_score_file_is_flagged_not_fatal(tmp_path: Path) -> None:
     rid = run_id("arcface", "m=0.5", 0)
     (tmp_path / "scores" / rid).mkdir(parents=True)
     (tmp_path / "scores" / rid / "synth_lfw.json").write_text("{not json")
-    (tmp_path / "scores" / rid / "synth_cplfw.json").write_text(
-        json.dumps({"rows": [{"metric": "accuracy"}]})
-    )
+    doc = record_json(rid, "synth_cplfw", "verification", [{"metric": "accuracy", "value": 0.9, "n": 4}])
+    doc["rows"][0].pop("value")
+    (tmp_path / "scores" / rid / "synth_cplfw.json").write_text(json.dumps(doc))
+    newer = {**doc, "format": "interface-score/2"}
+    (tmp_path / "scores" / rid / "synth_agedb.json").write_text(json.dumps(newer))
+    untagged = {k: v for k, v in doc.items() if k != "format"}  # the layout before the score record
+    (tmp_path / "scores" / rid / "synth_calfw.json").write_text(json.dumps(untagged))
     table = collect(tmp_path / "scores", tmp_path / "runs")
     statuses = dict(zip(table["benchmark"], table["status"]))
     assert statuses["synth_lfw"].startswith("bad score file") and "synth_lfw.json" in statuses["synth_lfw"]
     assert "rows[0]" in statuses["synth_cplfw"]
+    # another version of the record is refused in one line naming the file and both tags
+    assert "synth_agedb.json: format 'interface-score/2'; this version reads interface-score/1 only" in statuses["synth_agedb"]
+    assert "synth_calfw.json: no format tag" in statuses["synth_calfw"]
+    assert all("\n" not in s for s in statuses.values())
 
 
 def test_cli_writes_csv_that_reads_back(results_tree: Path, tmp_path: Path) -> None:
@@ -151,9 +166,7 @@ def test_cli_bad_folder_is_one_line_error(tmp_path: Path, capsys) -> None:
 def _score_json(
     path: Path, rows: list[dict], items: dict | None = None, benchmark: str = "synth_ijb"
 ) -> None:
-    doc = {"run_id": path.parent.name, "benchmark": benchmark, "kind": "ijb", "spec": {}, "rows": rows}
-    if items is not None:
-        doc["items"] = items
+    doc = record_json(path.parent.name, benchmark, "ijb", rows, items)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc))
 
@@ -163,7 +176,7 @@ def test_resolved_and_n_events_columns(tmp_path: Path) -> None:
     rows = [
         {"metric": "tar_at_far_1e-04", "value": 0.8, "n": 3000, "resolved": True, "n_events": 180.0},
         {"metric": "tar_at_far_1e-05", "value": 0.7, "n": 3000, "resolved": False, "n_events": 18.0},
-        {"metric": "auc", "value": 0.99, "n": 3000},  # written before the evaluator marked resolution
+        {"metric": "auc", "value": 0.99, "n": 3000},  # not a rate read-out: resolved by default
     ]
     _score_json(tmp_path / "scores" / rid / "synth_ijb.json", rows)
     table = collect(tmp_path / "scores", tmp_path / "runs").set_index("metric")
@@ -183,7 +196,7 @@ def test_resolved_and_n_events_columns(tmp_path: Path) -> None:
 def test_items_archive_round_trip(tmp_path: Path) -> None:
     rid = run_id("arcface", "m=0.5", 0)
     rows = [{"metric": "tar_at_far_1e-04", "value": 0.5, "n": 4}]
-    items = {"tar_at_far_1e-04": [1, 0, 1, 0], "rank1": [1, 1, 2], "auc": "bad"}
+    items = {"tar_at_far_1e-04": [1, 0, 1, 0], "rank1": [1, 1, 2], "auc": [0.5, 1.0]}
     _score_json(tmp_path / "scores" / rid / "synth_ijb.json", rows, items)
     _score_json(tmp_path / "scores" / rid / "synth_id.json", rows, None, benchmark="synth_id")
     (tmp_path / "runs").mkdir()
@@ -191,7 +204,7 @@ def test_items_archive_round_trip(tmp_path: Path) -> None:
     args = ["--scores", str(tmp_path / "scores"), "--runs", str(tmp_path / "runs"), "--out", str(out)]
     assert main(args) == 0
     back = read_items(out.parent / "items.npz")
-    # the 0/1 list is kept under its contract key; a list with a 2 and a non-list are skipped
+    # the 0/1 list is kept under its contract key; a list with a 2 and one of floats are skipped
     assert (
         list(back)
         == [items_key(rid, "synth_ijb", "tar_at_far_1e-04")]

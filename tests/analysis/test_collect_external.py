@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import torch
+from analysis_fakes import record_json
 
 from analysis.collect import collect, read_tidy, write_csv
 from interface.backbones import build_backbone
@@ -38,7 +39,7 @@ def test_external_column_from_run_json(tmp_path):
     (runs / "toy__tiny__arcface__default__s1").mkdir()  # no run.json yet
     for run_id in (imported, trained):
         (scores / run_id).mkdir(parents=True)
-        doc = {"benchmark": "b", "kind": "verification", "rows": [{"metric": "accuracy", "value": 0.9}]}
+        doc = record_json(run_id, "b", "verification", [{"metric": "accuracy", "value": 0.9, "n": 10}])
         (scores / run_id / "b.json").write_text(json.dumps(doc))
     table = collect(scores, runs)
     flags = dict(zip(table["run_id"], table["external"]))

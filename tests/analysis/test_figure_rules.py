@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from analysis.figures import geometry, learned, sweeps, training
 from analysis.figures.palette import MAX_SERIES, Palette, family, setting_params
 from analysis.metrics import method_label
-from analysis.report_inputs import score_extras
+from analysis.report_inputs import score_plots
 from analysis.runinfo import runs_from_table
 from interface.losses import build_loss, list_losses
 
@@ -151,11 +151,11 @@ def test_run_figures_follow_the_rules(drawn, results_tree: Path, tmp_path: Path)
 
     table = collect(results_tree / "scores", results_tree / "runs")
     runs = runs_from_table(table, results_tree / "runs")
-    extras = score_extras(results_tree / "scores")
+    plots = score_plots(results_tree / "scores")
     palette = Palette.for_methods(r.method for r in runs)
     training.training_curves_figure(runs, tmp_path, palette)
-    training.roc_figures(extras, runs, tmp_path, palette)
-    learned.pair_cosine_figures(extras, runs, tmp_path, palette)
+    training.roc_figures(plots, runs, tmp_path, palette)
+    learned.pair_cosine_figures(plots, runs, tmp_path, palette)
     learned.separation_figure(learned.centre_separation(runs), tmp_path, palette)
     learned.logged_angles_figure(runs, tmp_path)
     assert check_rules(drawn, palette) > 0

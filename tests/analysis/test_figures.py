@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from analysis.figures import geometry, learned, toy, training
-from analysis.report_inputs import score_extras
+from analysis.report_inputs import score_plots
 from analysis.runinfo import runs_from_table
 from interface.losses import build_loss, list_losses
 
@@ -130,15 +130,15 @@ def test_learned_and_training_figures_from_runs(results_tree, tmp_path) -> None:
 
     table = collect(results_tree / "scores", results_tree / "runs")
     runs = runs_from_table(table, results_tree / "runs")
-    extras = score_extras(results_tree / "scores")
+    plots = score_plots(results_tree / "scores")
     rows = learned.centre_separation(runs)
     assert len(rows) == 8 and all(r["min_angle_deg"] == pytest.approx(360 / 7) for r in rows)
     figs = [
         learned.separation_figure(rows, tmp_path),
         learned.logged_angles_figure(runs, tmp_path),
-        *learned.pair_cosine_figures(extras, runs, tmp_path),
+        *learned.pair_cosine_figures(plots, runs, tmp_path),
         training.training_curves_figure(runs, tmp_path),
-        *training.roc_figures(extras, runs, tmp_path),
+        *training.roc_figures(plots, runs, tmp_path),
         training.runtime_figure(table, tmp_path),
         training.bench_ratio_figure({"losses": {"a_ratio": 1.2}}, tmp_path),
     ]

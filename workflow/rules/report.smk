@@ -2,9 +2,11 @@
 
 
 rule report:
-    """Render results/report/index.html (plus its tables/ and figures/) from the tidy table."""
+    """Render results/report/index.html (plus its tables/ and figures/) from the tidy table and
+    the score records (their plots: ROC, pair-score histograms); nothing of the evaluator's cache."""
     input:
         table="results/tables/scores.csv",
+        scores=score_files(),
         outcomes="results/tables/items.npz",
         config="results/tables/config.json",
         runs=run_infos(),
@@ -30,5 +32,6 @@ rule report:
         "../envs/harness.yaml"
     shell:
         "python -m analysis.report --scores {input.table} --items {input.outcomes} --runs results/runs"
+        " --score-jsons results/scores"
         " --data-dir results/data"
         " --bench results/bench --config {input.config} --out {output.report} > {log} 2>&1"

@@ -69,7 +69,9 @@ def dataset_dir(name: str, dataset: dict[str, Any], paths: dict[str, Any]) -> st
     """The dataset folder: ``results/data/<name>`` for a suite, else the expanded ``path``."""
     if is_synth(dataset):
         return f"{DATA_DIR}/{name}"
-    return str(Path(expand(dataset["path"], paths, f"datasets.{name}.path", TRAIN_LAYOUT.description)).expanduser())
+    return str(
+        Path(expand(dataset["path"], paths, f"datasets.{name}.path", TRAIN_LAYOUT.description)).expanduser()
+    )
 
 
 def benchmark_path(name: str, dataset: dict[str, Any], bench: str, paths: dict[str, Any]) -> str:

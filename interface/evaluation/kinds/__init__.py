@@ -55,7 +55,9 @@ def _check_shared_options(kinds: dict[str, BenchmarkKind]) -> None:
         for opt in kind.options:
             first = seen.setdefault(opt.name, (kind.name, opt))
             if first[1] != opt:
-                raise ValueError(f"option {opt.name!r} of kinds {first[0]!r} and {kind.name!r} declared differently")
+                raise ValueError(
+                    f"option {opt.name!r} of kinds {first[0]!r} and {kind.name!r} declared differently"
+                )
 
 
 _REGISTRY: dict[str, BenchmarkKind] | None = None

@@ -50,7 +50,9 @@ class Option:
                 raise InputError(f"{label}: value {value!r}; expected one of {', '.join(self.choices)}")
         elif self.is_list:
             if not isinstance(value, list) or not value:
-                raise InputError(f"{label}: value {value!r}; expected a non-empty list, each item {self.range.expected()}")
+                raise InputError(
+                    f"{label}: value {value!r}; expected a non-empty list, each item {self.range.expected()}"
+                )
             for item in value:
                 if not self.range.ok(item):
                     raise InputError(f"{label}: item {item!r} of {value!r}; expected {self.range.expected()}")
@@ -91,7 +93,9 @@ class Layout:
         """``path`` when the layout is there, else a one-line InputError naming ``what`` and ``path``."""
         problem = self.missing(path)
         if problem:
-            raise InputError(f"{what} {path} does not exist or is incomplete ({problem}); expected {self.description}")
+            raise InputError(
+                f"{what} {path} does not exist or is incomplete ({problem}); expected {self.description}"
+            )
         return path
 
 
@@ -154,7 +158,9 @@ class BenchmarkKind:
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.matches(name)), None)
 
-    def check_options(self, options: dict[str, Any], where: Callable[[str], str], strict: bool = True) -> None:
+    def check_options(
+        self, options: dict[str, Any], where: Callable[[str], str], strict: bool = True
+    ) -> None:
         """Every option legal (``where(key)`` names it in the error); with ``strict`` an option this
         kind does not have is refused, else skipped (a command-line flag given to every benchmark)."""
         for key, value in options.items():
@@ -162,7 +168,9 @@ class BenchmarkKind:
             if opt is None:
                 if strict:
                     accepted = ", ".join(o.name for o in self.options) or "none"
-                    raise InputError(f"{where(key)}: not an option of {self.name} benchmarks; accepted: {accepted}")
+                    raise InputError(
+                        f"{where(key)}: not an option of {self.name} benchmarks; accepted: {accepted}"
+                    )
                 continue
             opt.check(value, where(key))
 

@@ -13,9 +13,23 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from interface.evaluation.identification import CMC_RANKS
-from interface.evaluation.kinds.base import BenchmarkKind, Layout, Metric, Option, Scored, exact, outcomes, row
+from interface.evaluation.kinds.base import (
+    BenchmarkKind,
+    Layout,
+    Metric,
+    Option,
+    Scored,
+    exact,
+    outcomes,
+    row,
+)
 from interface.evaluation.kinds.ijb import TAR_METRIC
-from interface.evaluation.kinds.names import RANK_PREFIX, rank1_at_distractors_name, rank_name, tar_at_far_name
+from interface.evaluation.kinds.names import (
+    RANK_PREFIX,
+    rank1_at_distractors_name,
+    rank_name,
+    tar_at_far_name,
+)
 from interface.evaluation.spec import evaluator_spec
 from interface.limits import SEED_MAX, Range
 
@@ -39,7 +53,9 @@ def spec(ladder: list[int], seed: int, cleaned: bool):
         distractor_subsets=f"nested prefixes of a permutation with seed {seed}",
         verification="genuine = same-identity probe pairs, impostors = all probe-distractor pairs; sklearn ROC, nearest-point TAR",
         cleaned=bool(cleaned),
-        cleaning="listed noisy probes and distractors dropped (not the 513-d Euclidean trick)" if cleaned else "none",
+        cleaning="listed noisy probes and distractors dropped (not the 513-d Euclidean trick)"
+        if cleaned
+        else "none",
         fold_layout="none",
         items="rank1: per ordered probe pair (probe j, gallery image i; by j then i), 1 iff hit at rank 1 on the full gallery",
     )
@@ -101,7 +117,8 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
     rows = [row(rank_name(r), largest[r], n) for r in CMC_RANKS]
     n_comparisons = res["n_genuine"] + res["n_impostor"]
     rows += [
-        row(tar_at_far_name(far), tar, n_comparisons, far, res["n_impostor"]) for far, tar in res["tar_at_far"].items()
+        row(tar_at_far_name(far), tar, n_comparisons, far, res["n_impostor"])
+        for far, tar in res["tar_at_far"].items()
     ]
     rows += [row(rank1_at_distractors_name(m), res["cmc"][m][1], n) for m in res["ladder"]]
     extra = {
@@ -110,7 +127,9 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
         "cache_hit": hit,
         **{k: res[k] for k in ("n_probe_pairs", "n_genuine", "n_impostor", "n_distractors")},
     }
-    return Scored(spec(res["ladder"], seed, cleaned), rows, extra, {rank_name(1): outcomes(res["rank1_hits"])})
+    return Scored(
+        spec(res["ladder"], seed, cleaned), rows, extra, {rank_name(1): outcomes(res["rank1_hits"])}
+    )
 
 
 KIND = BenchmarkKind(
@@ -123,8 +142,12 @@ KIND = BenchmarkKind(
     ),
     options=(
         Option("clean", "drop the images listed in the noise lists (default false)", boolean=True),
-        Option("ladder", "distractor counts of the rank-1 ladder (default 10, 100, ..., all)",
-               Range(int, minimum=1), is_list=True),
+        Option(
+            "ladder",
+            "distractor counts of the rank-1 ladder (default 10, 100, ..., all)",
+            Range(int, minimum=1),
+            is_list=True,
+        ),
         Option("seed", "distractor-subset seed (default 0)", Range(int, minimum=0, maximum=SEED_MAX)),
     ),
     metrics=(

@@ -34,12 +34,21 @@ if TYPE_CHECKING:
 
 #: The §4.3 switch options, shared with every kind that pools IJB image features.
 MODE_OPTIONS = (
-    Option("norm", "N1 keeps each image feature's raw norm, N0 L2-normalises it (default N1)",
-           choices=IMAGE_FEATURE_MODES["norm"]),
-    Option("detector", "D1 weights image features by detector score, D0 does not (default D1)",
-           choices=IMAGE_FEATURE_MODES["detector"]),
-    Option("flip", "F2 adds the mirrored image's feature, F1 concatenates it (default F2)",
-           choices=IMAGE_FEATURE_MODES["flip"]),
+    Option(
+        "norm",
+        "N1 keeps each image feature's raw norm, N0 L2-normalises it (default N1)",
+        choices=IMAGE_FEATURE_MODES["norm"],
+    ),
+    Option(
+        "detector",
+        "D1 weights image features by detector score, D0 does not (default D1)",
+        choices=IMAGE_FEATURE_MODES["detector"],
+    ),
+    Option(
+        "flip",
+        "F2 adds the mirrored image's feature, F1 concatenates it (default F2)",
+        choices=IMAGE_FEATURE_MODES["flip"],
+    ),
 )
 #: TAR at FAR metrics: rates, resolved when f * impostor pairs >= 100 (headline: lowest resolved f).
 TAR_METRIC = Metric(TAR_PREFIX, True, "TAR at FAR f (fraction)", family=True)
@@ -109,7 +118,9 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
     from interface.evaluation import ijb, roc
 
     meta, a, hit = image_embeddings(ctx, bench)
-    mode = ijb.ImageFeatureMode(**{o.name: bench.options[o.name] for o in MODE_OPTIONS if o.name in bench.options})
+    mode = ijb.ImageFeatureMode(
+        **{o.name: bench.options[o.name] for o in MODE_OPTIONS if o.name in bench.options}
+    )
     chunk = int(bench.options.get("chunk", CHUNK_PAIRS))
     res = ijb.score(
         a["E0"][a["index"]],
@@ -123,7 +134,9 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
         chunk=chunk,
     )
     n = res["n_pairs"]
-    rows = [row(tar_at_far_name(far), tar, n, far, res["n_impostor"]) for far, tar in res["tar_at_far"].items()]
+    rows = [
+        row(tar_at_far_name(far), tar, n, far, res["n_impostor"]) for far, tar in res["tar_at_far"].items()
+    ]
     rows += [row("auc", res["auc"], n), row("eer", res["eer"], n)]
     extra = {k: res[k] for k in ("n_pairs", "n_genuine", "n_impostor", "n_templates", "mode")}
     extra["n_images"] = int(a["index"].size)
@@ -142,7 +155,10 @@ KIND = BenchmarkKind(
         "(<p>_face_tid_mid.txt, <p>_template_pair_label.txt, <p>_name_5pts_score.txt)",
         needs=("loose_crop", "meta"),
     ),
-    options=(*MODE_OPTIONS, Option("chunk", f"pairs scored per chunk (memory; default {CHUNK_PAIRS})", Range(int, minimum=1))),
+    options=(
+        *MODE_OPTIONS,
+        Option("chunk", f"pairs scored per chunk (memory; default {CHUNK_PAIRS})", Range(int, minimum=1)),
+    ),
     metrics=(TAR_METRIC, Metric("auc", True, "area under the ROC"), Metric("eer", False, "equal error rate")),
     headline=lowest_parameter(TAR_PREFIX, far_of),
     score=score,

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from interface.contracts.score_record import PairHistogram, Plots
-from interface.evaluation.kinds.base import BenchmarkKind, Layout, Metric, Option, Scored, exact, outcomes, row
+from interface.evaluation.kinds.base import (
+    BenchmarkKind,
+    Layout,
+    Metric,
+    Option,
+    Scored,
+    exact,
+    outcomes,
+    row,
+)
 from interface.evaluation.spec import evaluator_spec, insightface_source
 from interface.limits import Range
 
