@@ -13,8 +13,8 @@ columns are not used (the template's images and media come from ``<p>_face_tid_m
 Checks (each failure is one line naming the file and line): the header row is present; every row
 has two integer fields first; a template names one subject on all its rows and has images in
 ``face_tid_mid``; a subject has exactly one template per gallery and lies in at most one
-gallery; every probe's subject lies in G1 or G2 (a probe is mated in one gallery and non-mated in
-the other, as in the release).
+gallery; no probe template is a gallery template; every probe's subject lies in G1 or G2 (a probe
+is mated in one gallery and non-mated in the other, as in the release).
 """
 
 from __future__ import annotations
@@ -158,6 +158,12 @@ def read_ijb_1n(root: str | os.PathLike[str], meta: IJBMeta | None = None) -> IJ
     if both.size:
         line = g2.lines[np.flatnonzero(g2.subjects == both[0])[0]]
         raise InputError(f"{g2.path} line {line}: subject {both[0]} is in both galleries {n1} and {n2}")
+    for name, gallery in galleries.items():
+        shared = np.flatnonzero(np.isin(probes.templates, gallery.templates))
+        if shared.size:
+            k = int(shared[0])
+            raise InputError(f"{probe_path} line {probes.lines[k]}: template {probes.templates[k]} is also a "
+                             f"gallery template ({gallery.path.name}); a probe must not search for itself")  # fmt: skip
     absent = np.flatnonzero(~np.isin(probes.subjects, np.concatenate([g1.subjects, g2.subjects])))
     if absent.size:
         k = int(absent[0])

@@ -85,6 +85,10 @@ def test_missing_files(tmp_path):
         ({"g1": "1,10\n5,10\n"}, r"gallery_G1\.csv line 3: subject 10 has a second template in gallery G1"),
         ({"g2": "2,20\n6,10\n"}, r"gallery_G2\.csv line 3: subject 10 is in both galleries G1 and G2"),
         ({"g1": ""}, r"gallery_G1\.csv: no template rows"),
+        (
+            {"probe": "3,10\n1,10\n"},
+            r"probe_mixed\.csv line 3: template 1 is also a gallery template \(ijbc_1N_gallery_G1\.csv\)",
+        ),
     ],
 )
 def test_bad_lines(tmp_path, kwargs, match):
