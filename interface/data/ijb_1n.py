@@ -158,7 +158,7 @@ def read_ijb_1n(root: str | os.PathLike[str], meta: IJBMeta | None = None) -> IJ
     if both.size:
         line = g2.lines[np.flatnonzero(g2.subjects == both[0])[0]]
         raise InputError(f"{g2.path} line {line}: subject {both[0]} is in both galleries {n1} and {n2}")
-    for name, gallery in galleries.items():
+    for gallery in galleries.values():
         shared = np.flatnonzero(np.isin(probes.templates, gallery.templates))
         if shared.size:
             k = int(shared[0])
