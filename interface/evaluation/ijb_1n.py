@@ -21,7 +21,8 @@ Reported: TPIR at FPIR 0.01 and 0.1 as the mean of the two galleries' TPIRs, and
 hits in G1 + hits in G2 over all probes). A TPIR at FPIR f is resolved iff ``f * n_nm >= 100``
 for both galleries (``resolution.py``). insightface's own ``ijb_1n.py`` instead searches the
 union G1 + G2 (every probe mated, threshold from all non-mate scores); that closed-set variant is
-not what the papers tabulate as TPIR at FPIR.
+not what the papers tabulate as TPIR at FPIR; :func:`evaluate_union` computes it (the kind's
+``galleries: union`` option) for comparison with that script's printout.
 
 Template vectors come from the 1:1 pipeline (``ijb.image_features`` with its F2/N1/D1 modes, then
 ``ijb.pool_templates``: media mean, template sum, L2), restricted to each list's templates.
@@ -42,18 +43,25 @@ BLOCK_PROBES = 4096  # probes scored per block (memory ~ BLOCK_PROBES * gallery 
 
 
 def search_gallery(
-    probes: np.ndarray, probe_subjects: np.ndarray, gallery: np.ndarray, gallery_subjects: np.ndarray
+    probes: np.ndarray,
+    probe_subjects: np.ndarray,
+    gallery: np.ndarray,
+    gallery_subjects: np.ndarray,
+    keep_negatives: int = 0,
 ) -> dict:
     """Search one gallery with every probe.
 
     Args:
         probes: (P, D) unit probe template vectors; probe_subjects: (P,) integer subjects.
         gallery: (G, D) unit gallery template vectors, one per subject; gallery_subjects: (G,).
+        keep_negatives: also return the highest ``keep_negatives`` non-mate scores over all
+            probe-gallery pairs (the union variant's threshold), streamed block by block.
 
     Returns:
         dict with ``mated`` ((P,) bool: subject in this gallery), ``rank`` ((P,) int64 rank of the
-        mate, 0 for non-mated probes), ``mate_score`` ((P,) float64, NaN for non-mated) and
-        ``top_score`` ((P,) float64, highest score over the gallery).
+        mate, 0 for non-mated probes), ``mate_score`` ((P,) float64, NaN for non-mated),
+        ``top_score`` ((P,) float64, highest score over the gallery) and ``negatives`` (the kept
+        non-mate scores, descending).
     """
     order = np.argsort(gallery_subjects, kind="stable")
     sorted_subjects = gallery_subjects[order]
@@ -64,6 +72,7 @@ def search_gallery(
     rank = np.zeros(n, dtype=np.int64)
     mate_score = np.full(n, np.nan)
     top_score = np.empty(n)
+    negatives = np.empty(0)
     for lo in range(0, n, BLOCK_PROBES):
         hi = min(n, lo + BLOCK_PROBES)
         sims = probes[lo:hi] @ gallery.T
@@ -72,7 +81,16 @@ def search_gallery(
         s_m = sims[rows, mate_col[lo:hi][rows]]
         mate_score[lo + rows] = s_m
         rank[lo + rows] = 1 + (sims[rows] > s_m[:, None]).sum(axis=1)
-    return {"mated": mated, "rank": rank, "mate_score": mate_score, "top_score": top_score}
+        if keep_negatives:
+            sims[rows, mate_col[lo:hi][rows]] = -np.inf  # the mate is not a negative
+            both = np.concatenate([negatives, sims[np.isfinite(sims)]])
+            negatives = (
+                np.partition(both, both.size - keep_negatives)[-keep_negatives:]
+                if both.size > keep_negatives
+                else both
+            )
+    return {"mated": mated, "rank": rank, "mate_score": mate_score, "top_score": top_score,
+            "negatives": np.sort(negatives)[::-1]}  # fmt: skip
 
 
 def tpir_at_fpir(search: dict, fpirs=FPIRS) -> dict:
@@ -152,4 +170,43 @@ def evaluate(
         "per_gallery": per_gallery,
         "n_probes": int(probes.shape[0]),
         "n_nonmated_min": min(g["n_nonmated"] for g in per_gallery.values()),
+    }
+
+
+def evaluate_union(
+    probes: np.ndarray,
+    probe_subjects: np.ndarray,
+    gallery: np.ndarray,
+    gallery_subjects: np.ndarray,
+    fpirs=FPIRS,
+    ranks=CMC_RANKS,
+) -> dict:
+    """insightface ``ijb_1n.py``'s closed-set variant on the union gallery G1 + G2.
+
+    Every probe is mated (its subject has exactly one template in the union). CMC rank as in
+    :func:`search_gallery`. "TPIR at FPIR f": ``k = ceil(f * P)`` over the P probes, threshold =
+    the k-th largest of all non-mate probe-gallery scores, value = fraction of probes whose mate
+    scores strictly above it (no rank-1 condition). Returns the keys of :func:`evaluate` with
+    ``per_gallery`` empty and ``n_nonmated_min`` = P (the threshold is read on ceil(f * P) events).
+    """
+    probes = feature_matrix(probes, "IJB 1:N probes", min_rows=1)
+    gallery = feature_matrix(gallery, "IJB 1:N union gallery", probes.shape[1], min_rows=2)
+    probe_subjects, gallery_subjects = np.asarray(probe_subjects), np.asarray(gallery_subjects)
+    if np.unique(gallery_subjects).size != gallery_subjects.size:
+        raise InputError("IJB 1:N union gallery: a subject has more than one template")
+    n = probes.shape[0]
+    k = {f: max(1, math.ceil(f * n)) for f in fpirs}
+    search = search_gallery(probes, probe_subjects, gallery, gallery_subjects, keep_negatives=max(k.values()))
+    if not search["mated"].all():
+        i = int(np.flatnonzero(~search["mated"])[0])
+        raise InputError(f"IJB 1:N: probe {i} (subject {probe_subjects[i]}) is in no gallery")
+    neg = search["negatives"]
+    tpir = {f: float(np.mean(search["mate_score"] > neg[min(k[f], neg.size) - 1])) for f in fpirs}
+    return {
+        "tpir_at_fpir": tpir,
+        "cmc": {r: float(np.mean(search["rank"] <= r)) for r in ranks},
+        "rank1_hits": search["rank"] == 1,
+        "per_gallery": {},
+        "n_probes": n,
+        "n_nonmated_min": n,
     }

@@ -142,3 +142,43 @@ def test_exact_pool_is_exact():
     pool = _exact_units(np.random.default_rng(0), 30)
     for a, b in itertools.product(pool[:6], pool[:6]):
         assert (a @ b) * 4 == round((a @ b) * 4)
+
+
+def _slow_union(probes, probe_subjects, gallery, gallery_subjects, fpirs, ranks):
+    """insightface ijb_1n.py's recipe on the union gallery, by loops (mate first among ties)."""
+    mate_score, mate_rank, negatives = [], [], []
+    for p, subject in zip(probes, probe_subjects):
+        scores = [sum(float(a) * float(b) for a, b in zip(p, g)) for g in gallery]
+        j = list(gallery_subjects).index(subject)
+        order = sorted(range(len(gallery)), key=lambda c: (-scores[c], c != j))
+        mate_rank.append(order.index(j) + 1)
+        mate_score.append(scores[j])
+        negatives += [s for c, s in enumerate(scores) if c != j]
+    negatives.sort(reverse=True)
+    tpir = {}
+    for f in fpirs:
+        th = negatives[math.ceil(len(probes) * f) - 1]
+        tpir[f] = sum(s > th for s in mate_score) / len(probes)
+    cmc = {r: sum(x <= r for x in mate_rank) / len(probes) for r in ranks}
+    return tpir, cmc, [x == 1 for x in mate_rank]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_union_variant_matches_slow_transliteration_with_ties(seed, monkeypatch):
+    monkeypatch.setattr(ijb_1n, "BLOCK_PROBES", 9)  # negatives merged over several blocks
+    rng = np.random.default_rng(seed)
+    subjects = rng.permutation(40 + np.arange(15))
+    gallery = _exact_units(rng, subjects.size, pool_size=40)
+    gallery[1] = gallery[0]  # two subjects look the same: a mate ties with a non-mate
+    probe_subjects = rng.choice(subjects, size=50)
+    probes = _exact_units(rng, probe_subjects.size)
+    mate = [list(subjects).index(s) for s in probe_subjects]
+    probes[::2] = gallery[mate[::2]]  # half the probes equal their mate: score 1, ties with look-alikes
+    fpirs, ranks = (0.01, 0.1, 0.3), (1, 3, 10)
+    got = ijb_1n.evaluate_union(probes, probe_subjects, gallery, subjects, fpirs=fpirs, ranks=ranks)
+    tpir, cmc, rank1 = _slow_union(probes, probe_subjects, gallery, subjects, fpirs, ranks)
+    assert got["tpir_at_fpir"] == pytest.approx(tpir, abs=0)
+    assert got["cmc"] == pytest.approx(cmc, abs=0)
+    assert got["rank1_hits"].tolist() == rank1
+    with pytest.raises(InputError, match="is in no gallery"):
+        ijb_1n.evaluate_union(probes, np.r_[probe_subjects[:-1], 999], gallery, subjects)

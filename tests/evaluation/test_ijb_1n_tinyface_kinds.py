@@ -19,6 +19,7 @@ from interface.evaluation import ijb_1n, tinyface
 from interface.evaluation.kinds import get_kind
 from interface.evaluation.tasks import Benchmark
 from tests.evaluation.test_ijb_1n import _slow as slow_1n
+from tests.evaluation.test_ijb_1n import _slow_union as slow_union
 from tests.evaluation.test_tinyface import _slow as slow_tinyface
 
 
@@ -42,15 +43,15 @@ def suite(tmp_path_factory):
     return generate_suite(tmp_path_factory.mktemp("synth") / "s", "smoke", 3, workers=1)
 
 
-def _spy(monkeypatch, module):
-    """Record the arguments ``module.evaluate`` is called with (and still call it)."""
-    calls, original = [], module.evaluate
+def _spy(monkeypatch, module, function="evaluate"):
+    """Record the arguments ``module.<function>`` is called with (and still call it)."""
+    calls, original = [], getattr(module, function)
 
     def record(*args, **kwargs):
         calls.append(args)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(module, "evaluate", record)
+    monkeypatch.setattr(module, function, record)
     return calls
 
 
@@ -64,11 +65,9 @@ def _csv_subjects(path):
     return {int(r[0]): int(r[1]) for r in rows}
 
 
-def test_ijb_1n_kind_matches_independent_reading(suite, tmp_path, monkeypatch):
-    root = suite / "ijb_1n"
-    bench = Benchmark("synth_ijb_1n", "ijb_1n", root, tmp_path / "o.json")
-    calls = _spy(monkeypatch, ijb_1n)
-    scored = get_kind("ijb_1n").score(PixelContext(), bench)
+def _read_ijb_1n(root):
+    """``(template vectors by id, {gallery: (vectors, subjects)}, {probe template: subject})``,
+    read and pooled by loops (F2, N1, D1: media mean, template sum, L2)."""
     meta = root / "meta"
     tid = [line.split() for line in (meta / "synth_face_tid_mid.txt").read_text().splitlines()]
     pts = [line.split() for line in (meta / "synth_name_5pts_score.txt").read_text().splitlines()]
@@ -76,7 +75,7 @@ def test_ijb_1n_kind_matches_independent_reading(suite, tmp_path, monkeypatch):
     for (name, t, m), p in zip(tid, pts):
         img = np.asarray(Image.open(root / "loose_crop" / name).convert("RGB"))
         aligned = align_face(img, np.array(p[1:11], dtype=np.float64).reshape(5, 2))
-        f = (_pixels(aligned) + _pixels(aligned[:, ::-1])) * float(p[11])  # F2, N1, D1
+        f = (_pixels(aligned) + _pixels(aligned[:, ::-1])) * float(p[11])
         media.setdefault(int(t), {}).setdefault(int(m), []).append(f)
     template = {t: _unit(sum(np.mean(fs, axis=0) for fs in ms.values())) for t, ms in media.items()}
     galleries = {}
@@ -84,31 +83,54 @@ def test_ijb_1n_kind_matches_independent_reading(suite, tmp_path, monkeypatch):
         subjects = _csv_subjects(meta / f"synth_1N_gallery_{name}.csv")
         galleries[name] = (np.array([template[t] for t in subjects]), np.array(list(subjects.values())))
     probes = dict(sorted(_csv_subjects(meta / "synth_1N_probe_mixed.csv").items()))
-    ((probe_feats, probe_subjects, passed),) = calls  # the scorer saw exactly these vectors
-    np.testing.assert_allclose(
-        probe_feats, [template[t] for t in probes], rtol=1e-5, atol=1e-7
-    )  # face scores are float32 in the reader
-    assert probe_subjects.tolist() == list(probes.values()) and list(passed) == ["G1", "G2"]
-    for name, (feats, subjects) in galleries.items():
-        np.testing.assert_allclose(
-            passed[name][0], feats, rtol=1e-5, atol=1e-7
-        )  # face scores are float32 in the reader
-        assert passed[name][1].tolist() == subjects.tolist()
+    return template, galleries, probes
+
+
+def _close(got, want):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)  # face scores are float32 in the reader
+
+
+@pytest.mark.parametrize("galleries_option", ["separate", "union"])
+def test_ijb_1n_kind_matches_independent_reading(suite, tmp_path, monkeypatch, galleries_option):
+    root = suite / "ijb_1n"
+    bench = Benchmark("synth_ijb_1n", "ijb_1n", root, tmp_path / "o.json", {"galleries": galleries_option})
+    union = galleries_option == "union"
+    calls = _spy(monkeypatch, ijb_1n, "evaluate_union" if union else "evaluate")
+    scored = get_kind("ijb_1n").score(PixelContext(), bench)
+    template, galleries, probes = _read_ijb_1n(root)
+    probe_feats, probe_subjects = np.array([template[t] for t in probes]), np.array(list(probes.values()))
+    ((seen_feats, seen_subjects, *seen_galleries),) = calls  # the scorer saw exactly these vectors
+    _close(seen_feats, probe_feats)
+    assert seen_subjects.tolist() == probe_subjects.tolist()
     fpirs, ranks = (0.01, 0.1), (1, 5, 10)
-    tpir, cmc, rank1 = slow_1n(np.array([template[t] for t in probes]), np.array(list(probes.values())),
-                               galleries, fpirs, ranks)  # fmt: skip
+    if union:
+        union_feats, union_subjects = (np.concatenate(parts) for parts in zip(*galleries.values()))
+        _close(seen_galleries[0], union_feats)
+        assert seen_galleries[1].tolist() == union_subjects.tolist()
+        tpir, cmc, rank1 = slow_union(probe_feats, probe_subjects, union_feats, union_subjects, fpirs, ranks)
+        n_events = [f * len(probes) for f in fpirs]
+    else:
+        (passed,) = seen_galleries
+        assert list(passed) == ["G1", "G2"]
+        for name, (feats, subjects) in galleries.items():
+            _close(passed[name][0], feats)
+            assert passed[name][1].tolist() == subjects.tolist()
+        tpir, cmc, rank1 = slow_1n(probe_feats, probe_subjects, galleries, fpirs, ranks)
+        n_nm = min(sum(s not in g[1] for s in probes.values()) for g in galleries.values())
+        n_events = [f * n_nm for f in fpirs]
     got = {r.metric: r.value for r in scored.rows}
     assert got == pytest.approx({"tpir_at_fpir_1e-02": tpir[0.01], "tpir_at_fpir_1e-01": tpir[0.1],
                                  "rank1": cmc[1], "rank5": cmc[5], "rank10": cmc[10]})  # fmt: skip
     assert scored.items["rank1"] == [int(h) for h in rank1]
-    n_nm = min(sum(s not in g[1] for s in probes.values()) for g in galleries.values())
-    assert all(r.resolved == (r.n_events >= 100) and r.n_events == pytest.approx(f * n_nm)
-               for r, f in zip(scored.rows[:2], fpirs))  # fmt: skip
-    assert get_kind("ijb_1n").headline({"rank1", "rank5"}) == "rank1"
-    assert (
-        get_kind("ijb_1n").headline({"rank1", "tpir_at_fpir_1e-01", "tpir_at_fpir_1e-02"})
-        == "tpir_at_fpir_1e-02"
-    )
+    assert [r.n_events for r in scored.rows[:2]] == pytest.approx(n_events)
+    assert all(r.resolved == (r.n_events >= 100) for r in scored.rows[:2])
+    assert scored.spec.evaluator.startswith("ijb-1n-union-" if union else "ijb-1n-open-set-")
+
+
+def test_ijb_1n_headline_prefers_the_lowest_resolved_tpir():
+    headline = get_kind("ijb_1n").headline
+    assert headline({"rank1", "rank5"}) == "rank1"
+    assert headline({"rank1", "tpir_at_fpir_1e-01", "tpir_at_fpir_1e-02"}) == "tpir_at_fpir_1e-02"
 
 
 def test_tinyface_kind_matches_independent_reading(suite, tmp_path, monkeypatch):

@@ -2,6 +2,9 @@
 (:mod:`interface.evaluation.ijb_1n`): TPIR at FPIR 0.01 and 0.1 (mean of G1 and G2) and CMC ranks
 1, 5, 10 (pooled).
 
+Option ``galleries: union`` instead scores insightface ``ijb_1n.py``'s closed-set variant on G1 + G2
+(:func:`interface.evaluation.ijb_1n.evaluate_union`), to compare with that script's printout.
+
 ``items``: ``rank1`` per probe template (ascending template id), 1 iff its mate (in the gallery
 holding its subject) is at rank 1.
 """
@@ -17,6 +20,7 @@ from interface.evaluation.kinds.base import (
     BenchmarkKind,
     Layout,
     Metric,
+    Option,
     Scored,
     exact,
     lowest_parameter,
@@ -32,23 +36,48 @@ if TYPE_CHECKING:
     from interface.evaluation.tasks import Benchmark, Context
 
 
-def spec(mode_label: str):
+GALLERIES = ("separate", "union")
+GALLERY_OPTION = Option(
+    "galleries",
+    "separate: G1 and G2 searched on their own, open set, TPIR averaged (the papers'; default); "
+    "union: insightface ijb_1n.py's closed-set search of G1 + G2",
+    choices=GALLERIES,
+)
+
+_OPEN_SET = {
+    "galleries": "G1 and G2 (IJB-B: S1 and S2) searched separately by every probe of <p>_1N_probe_mixed.csv",
+    "mated": "a probe is mated in the gallery holding its subject, non-mated in the other",
+    "fpir_threshold": "k-th largest top score of the gallery's non-mated probes, k = ceil(FPIR * n_nonmated)",
+    "tpir": "mated probes at rank 1 scoring strictly above the threshold / mated probes; mean over the two galleries",
+    "cmc": "hits at rank r in each probe's mated gallery / probes (pooled over the galleries)",
+    "tpir_resolution": "n = the smaller gallery's non-mated probe count",
+}
+_UNION = {
+    "galleries": "the union G1 + G2 (IJB-B: S1 + S2); every probe is mated",
+    "fpir_threshold": "k-th largest of all non-mate probe-gallery scores, k = ceil(FPIR * probes)",
+    "tpir": "probes whose mate scores strictly above the threshold / probes (no rank-1 condition)",
+    "cmc": "hits at rank r / probes",
+    "tpir_resolution": "n = probes (the threshold is read on ceil(FPIR * probes) events)",
+}
+
+
+def spec(mode_label: str, galleries: str):
+    union = galleries == "union"
     return evaluator_spec(
-        "ijb-1n-open-set",
+        "ijb-1n-union" if union else "ijb-1n-open-set",
         insightface_source("recognition/_evaluation_/ijb/ijb_1n.py")
-        + " (meta files, template pooling, FPIR count); galleries searched separately as in "
-        "leondgarse/Keras_insightface IJB_evals.py and the IJB-B/C papers",
+        + (
+            ""
+            if union
+            else " (meta files, template pooling, FPIR count); galleries searched separately as in "
+            "leondgarse/Keras_insightface IJB_evals.py and the IJB-B/C papers"
+        ),
         variant=mode_label,
         image_feature=f"{mode_label} (as ijb 1:1: N1 raw norm kept, D1 times face score, F2 flip sum)",
         pooling="media mean, template sum, then L2 normalisation (each list's templates)",
         distance="cosine of template vectors",
-        galleries="G1 and G2 (IJB-B: S1 and S2) searched separately by every probe of <p>_1N_probe_mixed.csv",
-        mated="a probe is mated in the gallery holding its subject, non-mated in the other",
         rank="1 + gallery templates of other subjects scoring strictly above the mate (ties count for the mate)",
-        fpir_threshold="k-th largest top score of the gallery's non-mated probes, k = ceil(FPIR * n_nonmated)",
-        tpir="mated probes at rank 1 scoring strictly above the threshold / mated probes; mean over the two galleries",
-        cmc="hits at rank r in each probe's mated gallery / probes (pooled over the galleries)",
-        tpir_resolution="n = the smaller gallery's non-mated probe count",
+        **(_UNION if union else _OPEN_SET),
         fold_layout="none",
         items="rank1: per probe template in ascending id, 1 iff its mate is at rank 1",
     )
@@ -70,7 +99,13 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
         return tfeats[np.searchsorted(templates, template_ids)]  # every listed template is pooled
 
     galleries = {name: (vectors(g.templates), g.subjects) for name, g in lists.galleries.items()}
-    res = ijb_1n.evaluate(vectors(lists.probes.templates), lists.probes.subjects, galleries)
+    probes = vectors(lists.probes.templates), lists.probes.subjects
+    how = bench.options.get("galleries", GALLERIES[0])
+    if how == "union":
+        union = [np.concatenate(parts) for parts in zip(*galleries.values())]
+        res = ijb_1n.evaluate_union(*probes, *union)
+    else:
+        res = ijb_1n.evaluate(*probes, galleries)
     n = res["n_probes"]
     rows = [row(tpir_at_fpir_name(f), v, n, f, res["n_nonmated_min"]) for f, v in res["tpir_at_fpir"].items()]
     rows += [row(rank_name(r), v, n) for r, v in res["cmc"].items()]
@@ -85,8 +120,9 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
         for name, g in res["per_gallery"].items()
     }
     extra = {"per_gallery": per_gallery, "n_probes": n, "n_nonmated_min": res["n_nonmated_min"],
-             "mode": mode.label, "distinct_images": int(a["E0"].shape[0]), "cache_hit": hit}  # fmt: skip
-    return Scored(spec(mode.label), rows, extra, {rank_name(1): outcomes(res["rank1_hits"])})
+             "mode": mode.label, "galleries": how, "distinct_images": int(a["E0"].shape[0]),
+             "cache_hit": hit}  # fmt: skip
+    return Scored(spec(mode.label, how), rows, extra, {rank_name(1): outcomes(res["rank1_hits"])})
 
 
 def _headline(metrics: set[str]) -> str | None:
@@ -102,7 +138,7 @@ KIND = BenchmarkKind(
         "and <p>_1N_probe_mixed.csv",
         needs=IJB_KIND.layout.needs,
     ),
-    options=MODE_OPTIONS,
+    options=(*MODE_OPTIONS, GALLERY_OPTION),
     metrics=(
         Metric(
             TPIR_PREFIX, True, f"TPIR at FPIR f in {FPIRS} (fraction, mean of the two galleries)", family=True
