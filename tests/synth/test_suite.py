@@ -169,7 +169,7 @@ def test_manifest_matches_files(suite):
     from interface.data.manifest import verify_manifest
 
     manifest = verify_manifest(suite, checksums=True)
-    assert manifest["generator"] == {"name": "synthface", "version": "2", "preset": "smoke", "seed": 0}
+    assert manifest["generator"] == {"name": "synthface", "version": "3", "preset": "smoke", "seed": 0}
     assert "synth_lfw.bin" in manifest["files"] and "ijb/meta/synth_face_tid_mid.txt" in manifest["files"]
 
 

@@ -40,6 +40,8 @@ BENCHMARKS = {
     "synth_cplfw",
     "synth_ijb",
     "synth_identification",
+    "synth_ijb_1n",
+    "synth_tinyface",
 }
 
 

@@ -5,7 +5,11 @@
 (``protocol=True``): five packs of 10 folds x 600 pairs (synth_cfp_fp 10 x 700) drawn from 6
 renders per identity and nuisance pool, an IJB-style set of ~1,650 templates built from ~800
 loose crops with 10^6 impostor template pairs (FAR 1e-4 read on 100 impostor events), and 400
-probe images against a 10 / 100 / 1,000 distractor ladder. About 20k renders (~4.5 ms of CPU each).
+probe images against a 10 / 100 / 1,000 distractor ladder, an IJB 1:N set whose galleries reuse
+the IJB renders and whose 2,100 probe templates (new media, ~1,250 renders) leave 1,050 non-mated
+probes per gallery (TPIR at FPIR 0.1 read on 105 events), and a TinyFace-style set of 400
+low-resolution probes against ~150 gallery matches and 2,000 distractors (14-28 px renders, a few
+per cent of a full render's cost each). About 24k renders (~4.5 ms of CPU each at full size).
 The recipe and matrix of config.yaml were chosen on this preset by the calibration runs below
 (the workflow on softmax, CosFace, ArcFace and InterFace dd at their defaults, seeds 0-2, ``tiny``
 at 32 x 32, batch 128, lr 0.1 per 512; ArcFace minus softmax in points, mean over seeds; "seed sd"
@@ -58,6 +62,7 @@ PROTOCOL_PAIRS_PER_FOLD_CFP_FP = 700
 PROTOCOL_IJB_FAR = 1e-4
 PROTOCOL_PROBES = 300
 PROTOCOL_DISTRACTORS = 1000
+PROTOCOL_IJB_1N_FPIR = 0.1  # TPIR at FPIR 0.1 resolved: >= 1000 non-mated probes per gallery
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,12 @@ class Preset:
     probe_ids / probe_images: identification probe identities and images each (>= 2);
     distractors: distractor images (one identity each); noise_share: fraction of probe and
     distractor images listed in the noise files (at least one each).
+    ijb1n_media / ijb1n_images: (min, max) new probe media per IJB identity and images per media
+    of the IJB 1:N set (``ijb1n.py``; galleries reuse the IJB renders); ijb1n_probes: probe
+    templates per identity; ijb1n_template_media: (min, max) media in a probe template.
+    tinyface_ids: TinyFace-style identities (the last of the eval pool); tinyface_matches: (min,
+    max) gallery matches each; tinyface_probes: probes each; tinyface_distractors: distractor
+    images; tinyface_side: (min, max) pixel side of the low-resolution renders (``tinyface.py``).
     eval_shade_scale: shading-grid scale of every evaluation render (packs, IJB, identification;
     ``render.render_face``): 0.5 halves their cost and is invisible to a model reading 32 px;
     training images are always shaded at full resolution.
@@ -103,6 +114,15 @@ class Preset:
     probe_images: int
     distractors: int
     noise_share: float = 0.01
+    ijb1n_media: tuple[int, int] = (2, 2)
+    ijb1n_images: tuple[int, int] = (1, 1)
+    ijb1n_probes: int = 2
+    ijb1n_template_media: tuple[int, int] = (1, 1)
+    tinyface_ids: int = 4
+    tinyface_matches: tuple[int, int] = (1, 1)
+    tinyface_probes: int = 2
+    tinyface_distractors: int = 8
+    tinyface_side: tuple[int, int] = (14, 28)
     folds: int = 10
     contact_rows: int = 8
     eval_shade_scale: float = 1.0
@@ -143,8 +163,32 @@ class Preset:
             if not ok:
                 self._fail(key, expected)
         self._check_capacity()
+        self._check_1n_and_tinyface()
         if self.protocol:
             self._check_protocol()
+
+    def _check_1n_and_tinyface(self) -> None:
+        """Ranges of the IJB 1:N and TinyFace-style counts (``ijb1n.py``, ``tinyface.py``)."""
+        checks = (
+            ("ijb1n_media", 1 <= self.ijb1n_media[0] <= self.ijb1n_media[1], "(min, max), 1 <= min <= max"),
+            ("ijb1n_images", 1 <= self.ijb1n_images[0] <= self.ijb1n_images[1], "(min, max), 1 <= min <= max"),
+            ("ijb1n_probes", self.ijb1n_probes >= 1, ">= 1"),
+            ("ijb1n_template_media", 1 <= self.ijb1n_template_media[0] <= min(self.ijb1n_template_media[1],
+             self.ijb1n_media[0]), "(min, max), 1 <= min <= max and min <= ijb1n_media min"),
+            ("ijb1n_probes", self.ijb1n_probes <= sum(math.comb(self.ijb1n_media[0], n) for n in range(
+             self.ijb1n_template_media[0], min(self.ijb1n_template_media[1], self.ijb1n_media[0]) + 1)),
+             "<= the distinct media subsets of a subject with ijb1n_media min media (raise ijb1n_media)"),
+            ("tinyface_ids", 1 <= self.tinyface_ids <= self.eval_ids, "between 1 and eval_ids"),
+            ("tinyface_matches", 1 <= self.tinyface_matches[0] <= self.tinyface_matches[1],
+             "(min, max), 1 <= min <= max"),
+            ("tinyface_probes", self.tinyface_probes >= 1, ">= 1"),
+            ("tinyface_distractors", self.tinyface_distractors >= 0, ">= 0"),
+            ("tinyface_side", 8 <= self.tinyface_side[0] <= self.tinyface_side[1] <= 112,
+             "(min, max) pixels, 8 <= min <= max <= 112"),
+        )  # fmt: skip
+        for key, ok, expected in checks:
+            if not ok:
+                self._fail(key, expected)
 
     def _check_capacity(self) -> None:
         """Enough identities for the distinct pairs and template pairs asked (minimums named)."""
@@ -185,6 +229,11 @@ class Preset:
             ("ijb_impostor_pairs", ijb_pairs, ijb_min, f"impostor template pairs (FAR {PROTOCOL_IJB_FAR:g} resolved)"),
             ("probe_ids", probes, PROTOCOL_PROBES, "clean probe images (probe_ids x probe_images)"),
             ("distractors", self.distractors, PROTOCOL_DISTRACTORS, "distractors (ladder 10, 100, 1000)"),
+            ("ijb1n_probes", self.ijb_ids // 2 * self.ijb1n_probes, math.ceil(MIN_EVENTS / PROTOCOL_IJB_1N_FPIR),
+             f"non-mated probes in the smaller gallery, floor(ijb_ids / 2) x ijb1n_probes "
+             f"(TPIR at FPIR {PROTOCOL_IJB_1N_FPIR:g} resolved)"),
+            ("tinyface_probes", self.tinyface_ids * self.tinyface_probes, PROTOCOL_PROBES,
+             "TinyFace probes (tinyface_ids x tinyface_probes)"),
         ):  # fmt: skip
             if value < minimum:
                 self._fail(key, f">= {minimum} {why} for the protocol (protocol=True)")
@@ -196,15 +245,23 @@ PRESETS: dict[str, Preset] = {
         Preset("smoke", train_ids=30, train_images=(4, 6), eval_ids=30, lookalike_share=0.5, pack_variants=2,
                pairs_per_fold=4, pairs_per_fold_cfp_fp=4, ijb_ids=4, ijb_media=(2, 2), ijb_images=(1, 2),
                ijb_templates=(2, 3), ijb_template_media=(1, 1), ijb_impostor_pairs=0,
-               probe_ids=4, probe_images=3, distractors=20, contact_rows=3, eval_shade_scale=0.5),
+               probe_ids=4, probe_images=3, distractors=20, contact_rows=3, eval_shade_scale=0.5,
+               ijb1n_media=(2, 2), ijb1n_images=(1, 1), ijb1n_probes=2, ijb1n_template_media=(1, 1),
+               tinyface_ids=4, tinyface_matches=(1, 1), tinyface_probes=2, tinyface_distractors=8),
         Preset("default", train_ids=400, train_images=(10, 18), eval_ids=300, lookalike_share=0.5, pack_variants=6,
                pairs_per_fold=600, pairs_per_fold_cfp_fp=700, ijb_ids=150, ijb_media=(3, 4), ijb_images=(1, 2),
                ijb_templates=(10, 12), ijb_template_media=(1, 2), ijb_impostor_pairs=1_000_000,
-               probe_ids=100, probe_images=4, distractors=1000, eval_shade_scale=0.5, protocol=True),
+               probe_ids=100, probe_images=4, distractors=1000, eval_shade_scale=0.5,
+               ijb1n_media=(5, 6), ijb1n_images=(1, 2), ijb1n_probes=14, ijb1n_template_media=(1, 3),
+               tinyface_ids=100, tinyface_matches=(1, 2), tinyface_probes=4, tinyface_distractors=2000,
+               protocol=True),
         Preset("large", train_ids=5000, train_images=(20, 40), eval_ids=3000, lookalike_share=0.5, pack_variants=6,
                pairs_per_fold=600, pairs_per_fold_cfp_fp=700, ijb_ids=500, ijb_media=(3, 5), ijb_images=(1, 3),
                ijb_templates=(4, 8), ijb_template_media=(1, 2), ijb_impostor_pairs=1_500_000,
-               probe_ids=300, probe_images=8, distractors=20000, protocol=True),
+               probe_ids=300, probe_images=8, distractors=20000,
+               ijb1n_media=(5, 6), ijb1n_images=(1, 3), ijb1n_probes=16, ijb1n_template_media=(1, 3),
+               tinyface_ids=400, tinyface_matches=(1, 2), tinyface_probes=4, tinyface_distractors=20000,
+               protocol=True),
     )
 }  # fmt: skip
 

@@ -19,6 +19,8 @@ ROLE_IJB = 12
 ROLE_IDENT = 13
 ROLE_CONTACT = 14
 ROLE_LOOKALIKE = 15
+ROLE_IJB_1N = 16  # IJB 1:N probe media and the gallery split
+ROLE_TINYFACE = 17  # low-resolution TinyFace-style images
 
 
 def rng_for(seed: int, role: int, *keys: int) -> np.random.Generator:

@@ -2,7 +2,7 @@
 
 ``generate_suite(out, preset, seed)`` writes ``out/{train.rec, train.idx, property,
 synth_lfw.bin, synth_cfp_fp.bin, synth_agedb_30.bin, synth_calfw.bin, synth_cplfw.bin, ijb/,
-identification/, contact_sheet.png, synthface.json, manifest.json}``. Every item
+ijb_1n/, identification/, tinyface/, contact_sheet.png, synthface.json, manifest.json}``. Every item
 has its own random stream (``seeding``), all images are planned first and rendered in one
 parallel pass, so the same preset and seed give byte-identical files for any worker count.
 
@@ -28,17 +28,19 @@ from interface.data.records import write_record_dataset
 from interface.data.synth import seeding
 from interface.data.synth.contact import write_contact_sheet
 from interface.data.synth.identification import plan_identification, write_identification
+from interface.data.synth.ijb1n import plan_ijb_1n, write_ijb_1n
 from interface.data.synth.ijbset import plan_ijb, write_ijb
 from interface.data.synth.jobs import Job, default_workers, run_jobs
 from interface.data.synth.nuisance import TRAIN, sample_nuisance
 from interface.data.synth.packs import PACKS, pack_pairs_per_fold, plan_pack, plan_variants
 from interface.data.synth.pools import Pools, build_pools, identity_hash
 from interface.data.synth.presets import Preset, get_preset
+from interface.data.synth.tinyface import plan_tinyface, write_tinyface
 from interface.errors import InputError
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 INFO = "synthface.json"
 
 
@@ -104,12 +106,18 @@ def generate_suite(
     pack_jobs = [Job(pools.eval[ident], nz) for ident, nz in variants]
     ijb_plan = plan_ijb(preset, pools.eval, seed)
     ident_plan = plan_identification(preset, pools, seed)
-    evaluation = (pack_jobs, ijb_plan.renders, ident_plan.probe_jobs, ident_plan.distractor_jobs)
-    # every evaluation render on the preset's (cheaper) shading grid; training at full resolution
-    groups = [train_jobs] + [
+    ijb_1n_plan = plan_ijb_1n(preset, pools.eval, seed, ijb_plan)
+    tiny_plan = plan_tinyface(preset, pools, seed)
+    tiny_folders = list(tiny_plan.jobs)
+    evaluation = (pack_jobs, ijb_plan.renders, ident_plan.probe_jobs, ident_plan.distractor_jobs,
+                  ijb_1n_plan.new_renders())  # fmt: skip
+    # every evaluation render on the preset's (cheaper) shading grid; training at full resolution,
+    # and so are the TinyFace renders, whose few pixels are the point (and cost little)
+    shaded = [
         [dataclasses.replace(job, shade_scale=preset.eval_shade_scale) for job in group]
         for group in evaluation
     ]
+    groups = [train_jobs, *shaded, *(tiny_plan.jobs[folder] for folder in tiny_folders)]
     all_jobs = [job for group in groups for job in group]
     log.info(
         "SynthFace %s seed %d: rendering %d images on %d process(es)",
@@ -124,7 +132,8 @@ def generate_suite(
     for group in groups:
         parts.append(results[offset : offset + len(group)])
         offset += len(group)
-    train_res, pack_res, ijb_res, probe_res, distractor_res = parts
+    train_res, pack_res, ijb_res, probe_res, distractor_res, ijb_1n_res = parts[:6]
+    tiny_jpegs = {folder: [jpeg for jpeg, _ in res] for folder, res in zip(tiny_folders, parts[6:])}
 
     generator = {"name": "synthface", "version": GENERATOR_VERSION, "preset": preset.name, "seed": seed}
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
@@ -149,6 +158,8 @@ def generate_suite(
             }
         ijb_info = write_ijb(tmp / "ijb", ijb_plan, ijb_res)
         ijb_info["template_identity"] = {str(t): i for t, i in ijb_plan.template_identity.items()}
+        ijb_1n_info = write_ijb_1n(tmp / "ijb_1n", ijb_1n_plan, ijb_res, ijb_1n_res)
+        tiny_info = write_tinyface(tmp / "tinyface", tiny_plan, tiny_jpegs)
         ident_info = write_identification(tmp / "identification", ident_plan, [j for j, _ in probe_res],
                                           [j for j, _ in distractor_res], generator)  # fmt: skip
         write_contact_sheet(tmp / "contact_sheet.png", pools.eval[: preset.contact_rows], seed)
@@ -160,6 +171,8 @@ def generate_suite(
             "packs": pack_info,
             "ijb": ijb_info,
             "identification": ident_info,
+            "ijb_1n": ijb_1n_info,
+            "tinyface": tiny_info,
             "identity_hashes": {
                 "train": [identity_hash(v) for v in pools.train],
                 "eval": [identity_hash(v) for v in pools.eval],

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 #: The registration: one module of this package per kind, in the order --help and the schema list them.
-KIND_MODULES = ("verification", "ijb", "identification")
+KIND_MODULES = ("verification", "ijb", "identification", "ijb_1n", "tinyface")
 
 
 def _load() -> dict[str, BenchmarkKind]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 TAR_PREFIX = "tar_at_far_"
+TPIR_PREFIX = "tpir_at_fpir_"
 RANK_PREFIX = "rank"
 
 
@@ -17,13 +18,27 @@ def tar_at_far_name(far: float) -> str:
 
 def far_of(metric: str) -> float | None:
     """The false-accept rate of a :func:`tar_at_far_name` metric (``tar_at_far_1e-04`` -> 1e-4), else None."""
-    if not metric.startswith(TAR_PREFIX):
+    return _rate_of(metric, TAR_PREFIX)
+
+
+def tpir_at_fpir_name(fpir: float) -> str:
+    """``tpir_at_fpir_1e-01`` for fpir = 0.1: open-set identification rate at a false-positive rate."""
+    return f"{TPIR_PREFIX}{fpir:.0e}"
+
+
+def fpir_of(metric: str) -> float | None:
+    """The false-positive identification rate of a :func:`tpir_at_fpir_name` metric, else None."""
+    return _rate_of(metric, TPIR_PREFIX)
+
+
+def _rate_of(metric: str, prefix: str) -> float | None:
+    if not metric.startswith(prefix):
         return None
     try:
-        far = float(metric[len(TAR_PREFIX) :])
+        rate = float(metric[len(prefix) :])
     except ValueError:
         return None
-    return far if math.isfinite(far) and far > 0 else None
+    return rate if math.isfinite(rate) and rate > 0 else None
 
 
 def rank_name(rank: int) -> str:
