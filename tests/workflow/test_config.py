@@ -69,8 +69,9 @@ def test_default_matrix_is_the_papers_comparison_on_ten_seeds_and_the_alpha_swee
     benches = wfdatasets.benchmark_specs("synthface", config["datasets"]["synthface"], config["paths"])
     assert [b["benchmark"] for b in benches] == [
         "synth_lfw", "synth_cfp_fp", "synth_agedb_30", "synth_calfw", "synth_cplfw", "synth_ijb", "synth_identification",
+        "synth_ijb_1n", "synth_tinyface",
     ]  # fmt: skip
-    assert [b["kind"] for b in benches] == ["verification"] * 5 + ["ijb", "identification"]
+    assert [b["kind"] for b in benches] == ["verification"] * 5 + ["ijb", "identification", "ijb_1n", "tinyface"]
 
 
 def test_an_entrys_seeds_replace_the_matrix_seeds_for_that_entry_only():
