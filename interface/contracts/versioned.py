@@ -39,7 +39,9 @@ class RecordFormat:
         where: the file (or other source) named in the error.
         """
         if not isinstance(payload, Mapping):
-            raise InputError(f"{where}: expected a JSON object of format {self.tag}, got {type(payload).__name__}")
+            raise InputError(
+                f"{where}: expected a JSON object of format {self.tag}, got {type(payload).__name__}"
+            )
         found = payload.get(FORMAT_KEY)
         if found != self.tag:
             what = "no format tag" if found is None else f"format {found!r}"

@@ -85,7 +85,10 @@ def test_bad_score_file_is_flagged_not_fatal(tmp_path: Path) -> None:
     assert statuses["synth_lfw"].startswith("bad score file") and "synth_lfw.json" in statuses["synth_lfw"]
     assert "rows[0]" in statuses["synth_cplfw"]
     # another version of the record is refused in one line naming the file and both tags
-    assert "synth_agedb.json: format 'interface-score/2'; this version reads interface-score/1 only" in statuses["synth_agedb"]
+    assert (
+        "synth_agedb.json: format 'interface-score/2'; this version reads interface-score/1 only"
+        in statuses["synth_agedb"]
+    )
     assert "synth_calfw.json: no format tag" in statuses["synth_calfw"]
     assert all("\n" not in s for s in statuses.values())
 

@@ -32,14 +32,13 @@ def _schema_text() -> str:
 
 
 def load_schema(extra_losses: Iterable[str] = ()) -> dict[str, Any]:
-    """The config schema, its loss enum extended by ``extra_losses`` (names registered by plugins),
-    ``$defs.loss_params`` filled from every registered loss's own ``PARAMS``, and the benchmark
-    kinds and their options filled in from the evaluator's registry."""
-    from interface.losses.registry import loss_param_schemas
+    """The config schema with what the registries define filled in: the loss enum (every
+    registered loss, plus ``extra_losses``, names registered by plugins), ``$defs.loss_params``
+    from every loss's own ``PARAMS``, and the benchmark kinds with their options."""
+    from interface.losses.registry import list_losses, loss_param_schemas
 
     schema = parse_yaml(_schema_text(), str(SCHEMA_PATH))
-    enum = schema["$defs"]["loss_name"]["enum"]
-    enum.extend(sorted(set(extra_losses) - set(enum)))
+    schema["$defs"]["loss_name"]["enum"] = sorted(set(list_losses()) | set(extra_losses))
     schema["$defs"]["loss_params"] = loss_param_schemas()
     benchmark = schema["$defs"]["benchmark"]["properties"]
     benchmark["kind"]["enum"] = list_benchmark_kinds()
