@@ -208,37 +208,30 @@ def synth_out_not_writable(tmp):
     )
 
 
-@case
-def pack_image_of_wrong_size(tmp):
+def pack_case(tmp: Path, sides: dict[str, int], names: list[str], junk: tuple[str, ...] = ()) -> Case:
+    """``interface pack`` of a faces folder: one JPEG ``<identity>/0.jpg`` of ``sides[identity]`` px
+    per identity, plus each ``junk`` path (relative) holding an HTML error page, not an image."""
     from PIL import Image
 
     src = tmp / "faces"
-    for ident, size in (("alice", 32), ("bob", 32), ("carol", 24)):
+    for ident, side in sides.items():
         (src / ident).mkdir(parents=True)
-        Image.new("RGB", (size, size), (120, 90, 60)).save(src / ident / "0.jpg")
+        Image.new("RGB", (side, side), (120, 90, 60)).save(src / ident / "0.jpg")
+    for rel in junk:
+        (src / rel).write_bytes(b"<html>404 not found</html>")
     out = tmp / "packed"
-    return Case(
-        ["interface", "pack", "--src", src, "--out", out],
-        ["carol", "0.jpg"],
-        [out / "train.rec", out / "manifest.json"],
-    )
+    args = ["interface", "pack", "--src", src, "--out", out]
+    return Case(args, names, [out / "train.rec", out / "manifest.json"])
+
+
+@case
+def pack_image_of_wrong_size(tmp):
+    return pack_case(tmp, {"alice": 32, "bob": 32, "carol": 24}, ["carol", "0.jpg"])
 
 
 @case
 def pack_unreadable_image(tmp):
-    from PIL import Image
-
-    src = tmp / "faces"
-    for ident in ("alice", "bob"):
-        (src / ident).mkdir(parents=True)
-        Image.new("RGB", (32, 32), (120, 90, 60)).save(src / ident / "0.jpg")
-    (src / "bob" / "1.jpg").write_bytes(b"<html>404 not found</html>")
-    out = tmp / "packed"
-    return Case(
-        ["interface", "pack", "--src", src, "--out", out],
-        ["bob", "1.jpg"],
-        [out / "train.rec", out / "manifest.json"],
-    )
+    return pack_case(tmp, {"alice": 32, "bob": 32}, ["bob", "1.jpg"], junk=("bob/1.jpg",))
 
 
 # -------------------------------------------------------------------------------- evaluation
