@@ -14,9 +14,11 @@ once per session (``_util.smoke_data`` / ``_util.tiny_run``).
 
 from __future__ import annotations
 
+import functools
 import pickle
 import shutil
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -79,14 +81,43 @@ def truncated_rec(tmp):
     return train_case(tmp, ["train.rec"], data=data)
 
 
-@case
-def wrong_magic(tmp):
-    data = train_set(tmp)
-    key, offset = image_record(data)
+def record_edit_case(
+    tmp: Path, names: list[str], patch: Callable[[bytearray, int], tuple[int, bytes]], manifest: bool = False
+) -> Case:
+    """A train case on a copy of the training set with bytes of key 1's record in train.rec replaced:
+    ``patch(rec, offset)`` gives (position, new bytes) from the file and the record's offset."""
+    data = train_set(tmp, manifest=manifest)
+    _, offset = image_record(data)
     rec = bytearray((data / "train.rec").read_bytes())
-    rec[offset : offset + 4] = b"\x00\x11\x22\x33"
+    at, new = patch(rec, offset)
+    rec[at : at + len(new)] = new
     (data / "train.rec").write_bytes(bytes(rec))
-    return train_case(tmp, ["train.rec", "magic"], data=data)
+    return train_case(tmp, names, data=data)
+
+
+def _flip_jpeg_bit(rec: bytearray, offset: int) -> tuple[int, bytes]:
+    at = payload_offset(rec, offset) + 200  # a flipped bit inside JPEG entropy data decodes fine
+    return at, bytes([rec[at] ^ 0xFF])
+
+
+#: name -> (what the message names, patch of key 1's record, whether the copy keeps its manifest)
+RECORD_EDITS = {
+    "wrong_magic": (["train.rec", "magic"], lambda rec, off: (off, b"\x00\x11\x22\x33"), False),
+    "non_jpeg_payload": (
+        ["train.rec", "key 1"],
+        lambda rec, off: (payload_offset(rec, off), b"this is no JPEG!"),
+        False,
+    ),
+    # IRHeader.label of key 1 (chunk head 8 bytes, then flag uint32, then the float32 label)
+    "label_beyond_class_count": (
+        ["train.rec", "key 1", "999"],
+        lambda rec, off: (off + 8 + 4, struct.pack("<f", 999.0)),
+        False,
+    ),
+    "corrupted_byte_caught_by_manifest": (["train.rec", "manifest.json"], _flip_jpeg_bit, True),
+}
+for _name, (_names, _patch, _manifest) in RECORD_EDITS.items():
+    CASES[_name] = functools.partial(record_edit_case, names=_names, patch=_patch, manifest=_manifest)
 
 
 @case
@@ -101,41 +132,10 @@ def idx_offset_past_end(tmp):
 
 
 @case
-def non_jpeg_payload(tmp):
-    data = train_set(tmp)
-    key, offset = image_record(data)
-    rec = bytearray((data / "train.rec").read_bytes())
-    start = payload_offset(rec, offset)
-    rec[start : start + 16] = b"this is no JPEG!"
-    (data / "train.rec").write_bytes(bytes(rec))
-    return train_case(tmp, ["train.rec", f"key {key}"], data=data)
-
-
-@case
 def missing_property(tmp):
     data = train_set(tmp)
     (data / "property").unlink()
     return train_case(tmp, ["property"], data=data)
-
-
-@case
-def label_beyond_class_count(tmp):
-    data = train_set(tmp)
-    key, offset = image_record(data)
-    rec = bytearray((data / "train.rec").read_bytes())
-    struct.pack_into("<f", rec, offset + 8 + 4, 999.0)  # IRHeader.label of key 1
-    (data / "train.rec").write_bytes(bytes(rec))
-    return train_case(tmp, ["train.rec", f"key {key}", "999"], data=data)
-
-
-@case
-def corrupted_byte_caught_by_manifest(tmp):
-    data = train_set(tmp, manifest=True)
-    key, offset = image_record(data)
-    rec = bytearray((data / "train.rec").read_bytes())
-    rec[payload_offset(rec, offset) + 200] ^= 0xFF  # a flipped bit inside JPEG entropy data decodes fine
-    (data / "train.rec").write_bytes(bytes(rec))
-    return train_case(tmp, ["train.rec", "manifest.json"], data=data)
 
 
 @case
