@@ -86,6 +86,20 @@ def load_published(path: str | None = None) -> pd.DataFrame:
     return table
 
 
+#: What identifies a reproduced summary row: the first columns of :func:`match_published`'s table.
+MATCH_ID = ["dataset", "backbone", "loss", "setting", "benchmark", "metric"]
+MATCH_COLUMNS = [
+    *MATCH_ID,
+    "reproduced",
+    "n_seeds",
+    "published",
+    "difference",
+    "tolerance_pp",
+    "within",
+    "source",
+]
+
+
 def match_published(summary: pd.DataFrame, published: pd.DataFrame | None = None) -> pd.DataFrame:
     """Published rows whose (dataset, backbone, loss, benchmark, metric) matches a reproduced summary row.
 
@@ -94,42 +108,17 @@ def match_published(summary: pd.DataFrame, published: pd.DataFrame | None = None
     (reproduced - published, pp), tolerance_pp, within (bool), source.
     """
     published = load_published() if published is None else published
-    cols = [
-        "dataset",
-        "backbone",
-        "loss",
-        "setting",
-        "benchmark",
-        "metric",
-        "reproduced",
-        "n_seeds",
-        "published",
-        "difference",
-        "tolerance_pp",
-        "within",
-        "source",
-    ]
     if summary.empty:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=MATCH_COLUMNS)
     keys = ["dataset", "backbone", "loss", "benchmark"]
     pub = published.assign(**{f"_{k}": published[k].map(canonical) for k in keys})
     rep = summary.assign(**{f"_{k}": summary[k].map(canonical) for k in keys})
     joined = rep.merge(pub, on=[f"_{k}" for k in keys] + ["metric"], suffixes=("", "_pub"))
-    out = pd.DataFrame(
-        {
-            "dataset": joined["dataset"],
-            "backbone": joined["backbone"],
-            "loss": joined["loss"],
-            "setting": joined["setting"],
-            "benchmark": joined["benchmark"],
-            "metric": joined["metric"],
-            "reproduced": joined["mean"] * 100.0,
-            "n_seeds": joined["n_seeds"],
-            "published": joined["value"],
-        }
+    out = joined[MATCH_ID].assign(
+        reproduced=joined["mean"] * 100.0, n_seeds=joined["n_seeds"], published=joined["value"]
     )
     out["difference"] = out["reproduced"] - out["published"]
     out["tolerance_pp"] = joined["tolerance_pp"]
     out["within"] = out["difference"].abs() <= out["tolerance_pp"]
     out["source"] = joined["source"]
-    return out[cols].reset_index(drop=True)
+    return out[MATCH_COLUMNS].reset_index(drop=True)

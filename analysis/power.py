@@ -27,7 +27,6 @@ The command prints the table and, with ``--out``, writes it as CSV atomically.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -38,6 +37,7 @@ from scipy import optimize
 from scipy import stats as sps
 
 from analysis.collect import read_tidy, write_csv
+from analysis.commands import add_tidy_argument, command_parser
 from analysis.metrics import method_label, primary_metrics
 from analysis.stats import GROUP, METHOD, missing_columns, note_frame, seed_rows
 from interface.errors import cli_main
@@ -209,10 +209,8 @@ def power_table(table: pd.DataFrame) -> pd.DataFrame:
 
 @cli_main
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis.power", description=__doc__.splitlines()[0].replace("``", "")
-    )
-    parser.add_argument("--scores", type=Path, required=True, help="tidy table written by analysis.collect")
+    parser = command_parser("analysis.power", __doc__)
+    add_tidy_argument(parser)
     parser.add_argument("--out", type=Path, help="CSV to write (atomically)")
     args = parser.parse_args(argv)
     power = power_table(read_tidy(args.scores))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,50 @@ def frame_table(
     return Table(
         title=title, index_name=index, columns=columns, rows=rows, notes=notes or [], slug=slug, frame=values
     )
+
+
+# Title and notes of the tables :func:`labelled_table` builds, by slug.
+CAPTIONS: dict[str, tuple[str, list[str]]] = {
+    "wins": (
+        "Wins per InterFace setting (after Holm's correction)",
+        [
+            "A win (loss) counts only where the Holm-corrected p (within the setting's family of "
+            "baselines on that benchmark) is below 0.05 and the mean difference favours InterFace "
+            "(the baseline); ties and untestable benchmarks (fewer than 2 seeds) are not counted."
+        ],
+    ),
+    "comparisons": (
+        "Paired comparisons (headline metric, method − baseline, fractions)",
+        [
+            "Paired over training seeds (folds are not replicates); standard error sqrt(s²/n + "
+            "v_item), v_item from the benchmark's items where both runs saved them (interval: "
+            "seeds + items), Student t with n − 1 df, 95 % interval. p_holm: Holm within each "
+            "setting x benchmark family; p_bh: Benjamini-Hochberg over this table; verdicts on "
+            "the corrected p < 0.05."
+        ],
+    ),
+    "anchors": (
+        "Reproduced vs published (percent)",
+        ["difference = reproduced − published in percentage points; within = |difference| ≤ tolerance_pp."],
+    ),
+}
+
+
+def labelled_table(
+    frame: pd.DataFrame, slug: str, index: str, label: str, hidden: tuple[str, ...] = ()
+) -> Table:
+    """:func:`frame_table` of ``frame`` with its id columns folded into one row label.
+
+    ``label`` is a :meth:`str.format` pattern over a row's columns (``"{dataset}/{method}"``); the
+    label becomes the first column, named ``index``. The HTML drops the columns the label names and
+    those in ``hidden``; the CSV keeps them next to the label, so its rows stay filterable by id.
+    Title and notes are :data:`CAPTIONS` [``slug``].
+    """
+    labelled = frame.copy()
+    labelled.insert(0, index, [label.format(**rec) for rec in frame.to_dict("records")])
+    folded = [name for _, name, _, _ in string.Formatter().parse(label) if name] + list(hidden)
+    title, notes = CAPTIONS[slug]
+    return frame_table(labelled.drop(columns=folded), title, slug, index, notes, export=labelled)
 
 
 def text_cell(value: Any, digits: int = 4) -> Cell:
@@ -135,42 +180,11 @@ def stats_tables(
         return views, 0
     w = wins(comparisons)
     w = w.assign(summary=[f"wins on {r.wins} of {r.n_benchmarks}" for r in w.itertuples()])
-    w.insert(
-        0, "comparison", [f"{r.dataset}/{r.backbone}: {r.method} vs {r.baseline}" for r in w.itertuples()]
-    )
-    wt = frame_table(
-        w.drop(columns=["dataset", "backbone", "method", "baseline"]),
-        "Wins per InterFace setting (after Holm's correction)",
-        "wins",
-        "comparison",
-        [
-            "A win (loss) counts only where the Holm-corrected p (within the setting's family of "
-            "baselines on that benchmark) is below 0.05 and the mean difference favours InterFace "
-            "(the baseline); ties and untestable benchmarks (fewer than 2 seeds) are not counted."
-        ],
-        export=w,
-    )
+    wt = labelled_table(w, "wins", "comparison", "{dataset}/{backbone}: {method} vs {baseline}")
     views.append(table_dict(wt, write_table(wt, tables_dir), out_dir))
-    c = comparisons.copy()
-    c.insert(
-        0,
-        "comparison",
-        [f"{r.dataset}/{r.backbone}/{r.benchmark}: {r.method} vs {r.baseline}" for r in c.itertuples()],
-    )
-    ct = frame_table(
-        c.drop(columns=["dataset", "backbone", "benchmark", "method", "baseline", "family"]),
-        "Paired comparisons (headline metric, method − baseline, fractions)",
-        "comparisons",
-        "comparison",
-        [
-            "Paired over training seeds (folds are not replicates); standard error sqrt(s²/n + "
-            "v_item), v_item from the benchmark's items where both runs saved them (interval: "
-            "seeds + items), Student t with n − 1 df, 95 % interval. p_holm: Holm within each "
-            "setting x benchmark family; p_bh: Benjamini-Hochberg over this table; verdicts on "
-            "the corrected p < 0.05."
-        ],
-        export=c,
-    )
+    label = "{dataset}/{backbone}/{benchmark}: {method} vs {baseline}"
+    # family (dataset/backbone/benchmark/method) repeats the label's ids
+    ct = labelled_table(comparisons, "comparisons", "comparison", label, hidden=("family",))
     views.append(table_dict(ct, write_table(ct, tables_dir), out_dir))
     return views, len(comparisons)
 
@@ -187,24 +201,7 @@ def anchors_view(summary: pd.DataFrame, tables_dir: Path, out_dir: Path) -> dict
         "table": None,
     }
     if len(matched):
-        m = matched.copy()
-        m.insert(
-            0,
-            "row",
-            [
-                f"{r.dataset}/{r.backbone}/{r.loss} ({r.setting}) {r.benchmark} {r.metric}"
-                for r in m.itertuples()
-            ],
-        )
-        t = frame_table(
-            m.drop(columns=["dataset", "backbone", "loss", "setting", "benchmark", "metric"]),
-            "Reproduced vs published (percent)",
-            "anchors",
-            "row",
-            [
-                "difference = reproduced − published in percentage points; within = |difference| ≤ "
-                "tolerance_pp."
-            ],
-        )
+        label = "{dataset}/{backbone}/{loss} ({setting}) {benchmark} {metric}"
+        t = labelled_table(matched, "anchors", "row", label)
         view["table"] = table_dict(t, write_table(t, tables_dir), out_dir)
     return view

@@ -63,7 +63,7 @@ or a single seed: the frame is then empty or carries a ``note`` saying what cann
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -245,8 +245,12 @@ def paired_test(diff: np.ndarray, v_item: float = 0.0) -> dict[str, Any]:
     return result
 
 
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values (NaN entries stay NaN and do not count as tests)."""
+def _adjust_finite(p: np.ndarray, step: Callable[[np.ndarray, int], np.ndarray]) -> np.ndarray:
+    """Apply a multiple-testing ``step`` to the finite entries of ``p``; NaN entries stay NaN.
+
+    ``step(sorted_p, m)`` gets the m finite p-values in ascending (stable) order and returns their
+    adjusted values in that order; the result is capped at 1 and put back in the input's order.
+    """
     p = np.asarray(p, dtype=np.float64)
     out = np.full(p.shape, np.nan)
     idx = np.flatnonzero(np.isfinite(p))
@@ -254,23 +258,18 @@ def holm(p: np.ndarray) -> np.ndarray:
     if m == 0:
         return out
     order = idx[np.argsort(p[idx], kind="stable")]
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out[order] = np.minimum(adjusted, 1.0)
+    out[order] = np.minimum(step(p[order], m), 1.0)
     return out
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN entries stay NaN and do not count as tests)."""
+    return _adjust_finite(p, lambda s, m: np.maximum.accumulate((m - np.arange(m)) * s))
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg step-up adjusted p-values (NaN entries stay NaN and do not count)."""
-    p = np.asarray(p, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    idx = np.flatnonzero(np.isfinite(p))
-    m = idx.size
-    if m == 0:
-        return out
-    order = idx[np.argsort(p[idx], kind="stable")]
-    scaled = p[order] * m / np.arange(1, m + 1)
-    out[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
-    return out
+    return _adjust_finite(p, lambda s, m: np.minimum.accumulate((s * m / np.arange(1, m + 1))[::-1])[::-1])
 
 
 def verdict(p: float, good: float, alpha: float = ALPHA) -> str:

@@ -34,6 +34,12 @@ def describe_os_error(exc: OSError) -> str:
     return " ".join(f"{where}: {reason}".split())
 
 
+def exit_line(prefix: str, message: object, status: int) -> int:
+    """Print ``prefix: message`` on stderr as one line (whitespace runs folded); return ``status``."""
+    print(f"{prefix}: {' '.join(str(message).split())}", file=sys.stderr)
+    return status
+
+
 def cli_main(fn: Callable[[list[str]], int | None]) -> Callable[[list[str] | None], int]:
     """Wrap a command's ``main(argv)``: an :class:`InputError`, or an ``OSError`` on a path, becomes
     one ``error: ...`` line on stderr and exit 2."""
@@ -43,11 +49,9 @@ def cli_main(fn: Callable[[list[str]], int | None]) -> Callable[[list[str] | Non
         try:
             return int(fn(list(sys.argv[1:] if argv is None else argv)) or 0)
         except InputError as exc:
-            print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-            return 2
+            return exit_line("error", exc, 2)
         except OSError as exc:
             # An unwritable or vanished path is the user's input too: name it, no traceback.
-            print(f"error: {describe_os_error(exc)}", file=sys.stderr)
-            return 2
+            return exit_line("error", describe_os_error(exc), 2)
 
     return wrapper

@@ -121,6 +121,10 @@ def separation_figure(
     )
 
 
+#: The two angles of :func:`logged_angles_figure`: (index in a point, marker, colour, legend).
+ANGLE_SERIES = ((1, "o", "#1f77b4", "θ_y (own centre)"), (2, "s", "#d62728", "nearest non-target"))
+
+
 def logged_angles_figure(runs: list[Run], out_dir: Path) -> Figure | None:
     """Last logged theta_y_mean and theta_nn_mean per run (degrees), grouped by method."""
     points = []
@@ -142,20 +146,9 @@ def logged_angles_figure(runs: list[Run], out_dir: Path) -> Figure | None:
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(methods) + 1.8))
     for i, m in enumerate(methods):
         ys = [p for p in points if p[0] == m]
-        ax.scatter(
-            [p[1] for p in ys],
-            [i] * len(ys),
-            marker="o",
-            color="#1f77b4",
-            label="θ_y (own centre)" if i == 0 else None,
-        )
-        ax.scatter(
-            [p[2] for p in ys],
-            [i] * len(ys),
-            marker="s",
-            color="#d62728",
-            label="nearest non-target" if i == 0 else None,
-        )
+        for col, marker, color, name in ANGLE_SERIES:
+            xs = [p[col] for p in ys]
+            ax.scatter(xs, [i] * len(ys), marker=marker, color=color, label=name if i == 0 else None)
     ax.set_yticks(range(len(methods)), methods)
     ax.set(xlabel="angle at the end of training (degrees)")
     ax.grid(alpha=0.3, axis="x")

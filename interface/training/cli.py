@@ -9,10 +9,9 @@ GPUs, gloo on CPU); ``batch_size`` stays the global batch.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from interface.errors import InputError, cli_main
+from interface.errors import InputError, cli_main, exit_line
 from interface.textfiles import parse_yaml
 
 
@@ -50,11 +49,9 @@ def main(argv: list[str]) -> int:
     try:
         info = train(config, args.out)
     except TrainingDivergedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
+        return exit_line("error", exc, 3)
     except TrainingInterruptedError as exc:
-        print(f"stopped: {exc}", file=sys.stderr)
-        return 143
+        return exit_line("stopped", exc, 143)
     print(
         f"{args.out}: {info['steps']} steps, final loss {info['final_loss']}, {info['images_per_s']:.0f} img/s"
     )

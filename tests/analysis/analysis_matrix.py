@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from analysis_tidy import tidy_record
 
 from analysis.collect import TIDY_COLUMNS, normalise
 
@@ -47,7 +48,6 @@ def matrix_table(seeds: list[int] = SEEDS, noise: float = 0.004) -> pd.DataFrame
     effect = {m: 0.02 * np.sin(3.0 * i) for i, m in enumerate(METHODS)}
     records = []
     for (loss, setting), seed in ((m, s) for m in METHODS for s in seeds):
-        rid = f"{DATASET}__{BACKBONE}__{loss}__{setting}__s{seed}"
         for b_i, (bench, kind) in enumerate(BENCHMARKS.items()):
             base = 0.9 - 0.02 * b_i + effect[(loss, setting)] + noise * rng.standard_normal()
             for metric, offset in METRICS[kind]:
@@ -57,23 +57,8 @@ def matrix_table(seeds: list[int] = SEEDS, noise: float = 0.004) -> pd.DataFrame
                     value = 1.0 - base
                 else:
                     value = min(1.0, base + offset)
-                records.append(
-                    {
-                        "run_id": rid,
-                        "dataset": DATASET,
-                        "backbone": BACKBONE,
-                        "loss": loss,
-                        "setting": setting,
-                        "seed": seed,
-                        "benchmark": bench,
-                        "metric": metric,
-                        "value": value,
-                        "n": 6000,
-                        "kind": kind,
-                        "wall_time_s": 40.0 + seed,
-                        "images_per_s": 900.0,
-                        "status": "ok",
-                        "resolved": metric != "tar_at_far_1e-04",
-                    }
-                )
+                timing = {"wall_time_s": 40.0 + seed, "images_per_s": 900.0}
+                resolved = metric != "tar_at_far_1e-04"
+                row = tidy_record(DATASET, BACKBONE, loss, setting, seed, bench, metric, value, kind)
+                records.append({**row, **timing, "resolved": resolved})
     return normalise(pd.DataFrame(records, columns=TIDY_COLUMNS))

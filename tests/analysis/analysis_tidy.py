@@ -2,47 +2,60 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from analysis.collect import TIDY_COLUMNS, normalise
 
-# (loss, setting, seed, benchmark, metric, value); accuracy/tar in fractions.
-ROWS = [
-    ("arcface", "m=0.5", 0, "lfw", "accuracy", 0.9900),
-    ("arcface", "m=0.5", 1, "lfw", "accuracy", 0.9910),
-    ("arcface", "m=0.5", 0, "ijbc", "tar_at_far_1e-04", 0.9500),
-    ("arcface", "m=0.5", 1, "ijbc", "tar_at_far_1e-04", 0.9520),
-    ("cosface", "m=0.35", 0, "lfw", "accuracy", 0.9880),
-    ("cosface", "m=0.35", 1, "lfw", "accuracy", 0.9890),
-    ("cosface", "m=0.35", 0, "ijbc", "tar_at_far_1e-04", 0.9600),
-    ("cosface", "m=0.35", 1, "ijbc", "tar_at_far_1e-04", 0.9620),
-    ("interface", "variant=dd", 0, "lfw", "accuracy", 0.9920),
-    ("interface", "variant=dd", 1, "lfw", "accuracy", 0.9930),
-    ("interface", "variant=dd", 0, "ijbc", "tar_at_far_1e-04", 0.9550),
+METRIC = {"lfw": "accuracy", "ijbc": "tar_at_far_1e-04"}
+KIND = {"lfw": "verification", "ijbc": "ijb"}
+
+# (loss, setting) -> {benchmark: values of seeds 0, 1, ...}; accuracy/tar in fractions.
+SCORES = {
+    ("arcface", "m=0.5"): {"lfw": (0.9900, 0.9910), "ijbc": (0.9500, 0.9520)},
+    ("cosface", "m=0.35"): {"lfw": (0.9880, 0.9890), "ijbc": (0.9600, 0.9620)},
     # interface seed 1 has no ijbc score: a missing seed, mean over one seed, no sd
-    ("softmax", "default", 0, "lfw", "accuracy", 0.9700),
+    ("interface", "variant=dd"): {"lfw": (0.9920, 0.9930), "ijbc": (0.9550,)},
     # softmax has no ijbc score at all: a missing cell
-]
+    ("softmax", "default"): {"lfw": (0.9700,)},
+}
+
+
+def tidy_record(
+    dataset: str,
+    backbone: str,
+    loss: str,
+    setting: str,
+    seed: int,
+    benchmark: str,
+    metric: str,
+    value: float,
+    kind: str,
+) -> dict[str, Any]:
+    """One tidy row of a finished run: its run id, ``n`` = 6000 items, status ok."""
+    return {
+        "run_id": f"{dataset}__{backbone}__{loss}__{setting}__s{seed}",
+        "dataset": dataset,
+        "backbone": backbone,
+        "loss": loss,
+        "setting": setting,
+        "seed": seed,
+        "benchmark": benchmark,
+        "metric": metric,
+        "value": value,
+        "n": 6000,
+        "kind": kind,
+        "status": "ok",
+    }
 
 
 def fixed_table() -> pd.DataFrame:
-    """The tidy table of :data:`ROWS` (dataset casia, backbone iresnet50, status ok)."""
-    records = []
-    for loss, setting, seed, bench, metric, value in ROWS:
-        records.append(
-            {
-                "run_id": f"casia__iresnet50__{loss}__{setting}__s{seed}",
-                "dataset": "casia",
-                "backbone": "iresnet50",
-                "loss": loss,
-                "setting": setting,
-                "seed": seed,
-                "benchmark": bench,
-                "metric": metric,
-                "value": value,
-                "n": 6000,
-                "kind": "verification" if bench == "lfw" else "ijb",
-                "status": "ok",
-            }
-        )
+    """The tidy table of :data:`SCORES` (dataset casia, backbone iresnet50, status ok)."""
+    records = [
+        tidy_record("casia", "iresnet50", loss, setting, seed, bench, METRIC[bench], value, KIND[bench])
+        for (loss, setting), scores in SCORES.items()
+        for bench, values in scores.items()
+        for seed, value in enumerate(values)
+    ]
     return normalise(pd.DataFrame(records, columns=TIDY_COLUMNS))

@@ -9,17 +9,13 @@ from sklearn.metrics import roc_curve as sk_roc_curve
 
 from interface.errors import InputError
 from interface.evaluation import identification as I
-
-
-def _unit(x):
-    x = np.asarray(x, dtype=np.float64)
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+from tests.evaluation.embeddings import clustered_probes, unit
 
 
 def test_constructed_known_rank1():
     # 3 identities x 2 images on orthogonal axes; one distractor sits right next to image 0 of
     # identity 0, so probe (j = image 0, gallery i = image 1) is beaten: 5 of 6 ordered pairs hit
-    probes = _unit(
+    probes = unit(
         [
             [1, 0.05, 0, 0],
             [1, -0.05, 0, 0],
@@ -30,7 +26,7 @@ def test_constructed_known_rank1():
         ]
     )
     labels = np.array([7, 7, 3, 3, 5, 5])
-    distractors = _unit([[1, 0.06, 0, 0], [0, 0, 0, 1], [-1, 0, 0, 0]])
+    distractors = unit([[1, 0.06, 0, 0], [0, 0, 0, 1], [-1, 0, 0, 0]])
     res = I.evaluate(probes, labels, distractors, ladder=[3])
     assert res["rank1"] == pytest.approx(5 / 6)
     assert res["rank5"] == 1.0 and res["n_probe_pairs"] == 6 and res["n_genuine"] == 3
@@ -65,10 +61,7 @@ def _brute_force(probes, labels, distractors, ladder, seed):
 def test_equals_brute_force_gallery_ranking():
     rng = np.random.default_rng(0)
     n_id, per, m, dim = 12, 4, 700, 8
-    centres = rng.normal(size=(n_id, dim))
-    labels = np.repeat(np.arange(n_id), per)
-    probes = _unit(centres[labels] + 0.9 * rng.normal(size=(n_id * per, dim))).astype(np.float32)
-    distractors = _unit(rng.normal(size=(m, dim))).astype(np.float32)
+    probes, labels, distractors = clustered_probes(rng, n_id, per, m, dim, spread=0.9)
     ladder = I.distractor_ladder(m)
     assert ladder == [10, 100, 700]
     res = I.evaluate(probes, labels, distractors, seed=3, chunk=64)
@@ -80,10 +73,7 @@ def test_equals_brute_force_gallery_ranking():
 def test_verification_tar_with_truncated_impostors_equals_full_roc():
     rng = np.random.default_rng(1)
     n_id, per, m, dim = 20, 3, 2000, 8
-    centres = rng.normal(size=(n_id, dim))
-    labels = np.repeat(np.arange(n_id), per)
-    probes = _unit(centres[labels] + 0.7 * rng.normal(size=(n_id * per, dim))).astype(np.float32)
-    distractors = _unit(rng.normal(size=(m, dim))).astype(np.float32)
+    probes, labels, distractors = clustered_probes(rng, n_id, per, m, dim, spread=0.7)
     fars = (1e-5, 1e-4, 1e-3)
     res = I.evaluate(probes, labels, distractors, ladder=[m], fars=fars, chunk=300)
     # full list: every unordered genuine pair and every probe-distractor impostor (120,000 > kept)
@@ -98,7 +88,7 @@ def test_verification_tar_with_truncated_impostors_equals_full_roc():
 
 
 def test_singletons_ignored_and_bad_input(tmp_path):
-    probes = _unit(np.eye(4))
+    probes = unit(np.eye(4))
     with pytest.raises(InputError, match="two or more images"):
         I.evaluate(probes, np.arange(4), probes)
     with pytest.raises(InputError, match="labels"):

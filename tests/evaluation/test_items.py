@@ -16,11 +16,7 @@ from interface.evaluation import identification as I
 from interface.evaluation import ijb as J
 from interface.evaluation import verification as V
 from interface.evaluation.resolution import MIN_EVENTS, rate_resolution
-
-
-def _unit(x):
-    x = np.asarray(x, dtype=np.float64)
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+from tests.evaluation.embeddings import clustered_probes
 
 
 @pytest.mark.parametrize("n_pairs,n_folds", [(600, 10), (1003, 10)])
@@ -90,10 +86,7 @@ def test_ijb_items_brute_force_mean_and_order():
 def test_identification_items_brute_force_gallery():
     rng = np.random.default_rng(1)
     n_id, per, m, dim = 10, 4, 300, 8
-    centres = rng.normal(size=(n_id, dim))
-    labels = np.repeat(np.arange(n_id), per)
-    probes = _unit(centres[labels] + 0.9 * rng.normal(size=(n_id * per, dim))).astype(np.float32)
-    distractors = _unit(rng.normal(size=(m, dim))).astype(np.float32)
+    probes, labels, distractors = clustered_probes(rng, n_id, per, m, dim, spread=0.9)
     res = I.evaluate(probes, labels, distractors, seed=2, chunk=37)
     want = []
     for j in range(len(probes)):  # probe j, then gallery image i: the documented order

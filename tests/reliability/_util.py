@@ -296,6 +296,50 @@ def tiny_run() -> Path:
     return root / "run"
 
 
+#: A user loss that is ArcFace but sleeps per forward pass (costing no CPU), so that a run lasts
+#: long enough to act on it while it trains (start a second process, send a signal).
+_SLOW_LOSS = """
+import time
+from interface.losses.arcface import ArcFace
+from interface.losses.registry import register_loss
+
+
+@register_loss("slow_arcface")
+class SlowArcFace(ArcFace):
+    def forward(self, embeddings, labels):
+        time.sleep({sleep_s!r})
+        return super().forward(embeddings, labels)
+"""
+
+
+def slow_loss_plugin(folder: Path, sleep_s: float) -> str:
+    """Write ``slow_losses.py`` (loss ``slow_arcface``, ``sleep_s`` seconds per forward pass) into
+    ``folder``; return its path for RUN.yaml's ``plugins``."""
+    plugin = folder / "slow_losses.py"
+    plugin.write_text(_SLOW_LOSS.format(sleep_s=float(sleep_s)))
+    return str(plugin)
+
+
+def slow_run_yaml(path: Path, sleep_s: float, **keys) -> Path:
+    """RUN.yaml at ``path`` training :func:`slow_loss_plugin`'s loss (written beside it) on
+    :func:`smoke_data`; ``keys`` as for :func:`write_run_yaml`."""
+    plugins = [slow_loss_plugin(path.parent, sleep_s)]
+    return write_run_yaml(path, data=str(smoke_data()), loss="slow_arcface", plugins=plugins, **keys)
+
+
+def train_command(config: Path, out: Path) -> list[str]:
+    """argv of ``python -m interface train`` for :func:`start`."""
+    return [PYTHON, "-m", "interface", "train", "--config", str(config), "--out", str(out)]
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    """Whether run folders ``a`` and ``b`` hold bitwise identical ``model.pt`` state dicts."""
+    import torch
+
+    wa, wb = (torch.load(run / "model.pt", weights_only=True) for run in (a, b))
+    return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
 def last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else ""

@@ -16,60 +16,33 @@ from __future__ import annotations
 import pickle
 import shutil
 import struct
-import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
-from _util import PYTHON, SMOKE_CONFIG, SNAKEFILE, cli, env, smoke_data, tiny_run, write_run_yaml
+from _refusal import (
+    Case,
+    assert_refused,
+    evaluate_args,
+    evaluate_case,
+    ijb_copy,
+    registry,
+    run_case,
+    snakemake_case,
+    train_case,
+    train_cases,
+    train_set,
+)
+from _util import SMOKE_CONFIG, smoke_data, tiny_run, write_run_yaml
 
-RUN_OUTPUTS = ("model.pt", "head.pt", "run.json", "metrics.jsonl")
-TRAIN_FILES = ("train.rec", "train.idx", "property")
 CP1252 = "cp1252"
 NON_ASCII = "# Ren\u00e9e's recipe \u2013 50\u20ac\n"  # é, en dash and euro sign: cp1252 bytes are not UTF-8
 
-
-@dataclass
-class Case:
-    """A command (``python -m`` arguments, or a full argv for Snakemake) and what it must show."""
-
-    args: list
-    names: list[str]  # substrings the one error line must contain
-    absent: list[Path] = field(default_factory=list)  # outputs that must not exist afterwards
-    snakemake: bool = False
-    cwd: Path | None = None
-
-
-CASES: dict[str, Callable[[Path], Case]] = {}
-
-
-def case(fn: Callable[[Path], Case]) -> Callable[[Path], Case]:
-    CASES[fn.__name__] = fn
-    return fn
+CASES, case = registry()
 
 
 # --------------------------------------------------------------------------------- helpers
-def train_case(tmp: Path, names: list[str], *sets: str, data: Path | None = None, **keys) -> Case:
-    config = write_run_yaml(tmp / "RUN.yaml", data=str(data or smoke_data()), **keys)
-    out = tmp / "run"
-    args = ["interface", "train", "--config", config, "--out", out]
-    for item in sets:
-        args += ["--set", item]
-    return Case(args, names, [out / n for n in RUN_OUTPUTS])
-
-
-def train_set(tmp: Path) -> Path:
-    """A copy of the smoke training files (no manifest: the readers themselves must catch defects)."""
-    out = tmp / "data"
-    out.mkdir()
-    for name in TRAIN_FILES:
-        shutil.copy(smoke_data() / name, out / name)
-    return out
-
-
 def first_image_offset(data: Path) -> int:
     """Byte offset in train.rec of key 1's record (parsed here from train.idx, not by interface.data)."""
     for line in (data / "train.idx").read_text().splitlines():
@@ -86,31 +59,6 @@ def set_label(data: Path, value: float) -> None:
     (data / "train.rec").write_bytes(bytes(rec))
 
 
-def evaluate_args(run: Path, kind: str, path: Path, out: Path, *extra) -> list:
-    return [
-        "interface",
-        "evaluate",
-        "--run",
-        run,
-        "--benchmark",
-        "bench",
-        "--kind",
-        kind,
-        "--path",
-        path,
-        "--out",
-        out,
-        *extra,
-    ]
-
-
-def evaluate_case(
-    tmp: Path, kind: str, path: Path, names: list[str], *extra, run: Path | None = None
-) -> Case:
-    out = tmp / "scores" / "bench.json"
-    return Case(evaluate_args(run or tiny_run(), kind, path, out, *extra), names, [out])
-
-
 def pack_with_labels(tmp: Path, labels: list) -> Path:
     """The smoke LFW pack with its ``issame`` list replaced (read with plain pickle: our own file)."""
     with open(smoke_data() / "synth_lfw.bin", "rb") as handle:
@@ -121,39 +69,10 @@ def pack_with_labels(tmp: Path, labels: list) -> Path:
     return path
 
 
-def ijb_copy(tmp: Path) -> Path:
-    out = tmp / "ijb"
-    shutil.copytree(smoke_data() / "ijb", out)
-    return out
-
-
 def bom_crlf(path: Path) -> None:
     """Rewrite ``path`` as UTF-8 with a byte-order mark and CRLF line ends (legal: same content)."""
     text = path.read_text(encoding="utf-8")
     path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
-
-
-def snakemake_case(tmp: Path, override_text: str, names: list[str]) -> Case:
-    bad = tmp / "override.yaml"
-    bad.write_text(override_text, encoding="utf-8")
-    work = tmp / "work"
-    work.mkdir()
-    argv = [
-        PYTHON,
-        "-m",
-        "snakemake",
-        "-s",
-        SNAKEFILE,
-        "--directory",
-        work,
-        "--cores",
-        "1",
-        "-n",
-        "--configfile",
-        SMOKE_CONFIG,
-        bad,
-    ]
-    return Case(argv, names, [work / "results"], snakemake=True, cwd=work)
 
 
 def train_override(**keys) -> str:
@@ -161,59 +80,28 @@ def train_override(**keys) -> str:
 
 
 # ------------------------------------------------------------------ RUN.yaml and --set values
-@case
-def lr_infinite(tmp):
-    return train_case(tmp, ["'lr'", "inf", "RUN.yaml"], lr=float("inf"))
-
-
-@case
-def lr_nan(tmp):
-    return train_case(tmp, ["'lr'", "nan"], "lr=.nan")
-
-
-@case
-def threads_zero(tmp):
-    return train_case(tmp, ["'threads'", "0"], "threads=0")
-
-
-@case
-def seed_negative(tmp):
-    return train_case(tmp, ["'seed'", "-1"], "seed=-1")
-
-
-@case
-def input_size_not_multiple_of_16(tmp):
-    return train_case(tmp, ["'input_size'", "40", "multiple of 16"], input_size=40)
-
-
-@case
-def batch_size_one_with_batchnorm(tmp):
-    return train_case(tmp, ["'batch_size'", "BatchNorm"], "batch_size=1")
-
-
-@case
-def momentum_one(tmp):
-    return train_case(tmp, ["'momentum'", "1.0"], momentum=1.0)
-
-
-@case
-def milestone_negative(tmp):
-    return train_case(tmp, ["'milestones'", "-2"], milestones=[1, -2])
-
-
-@case
-def device_cuda_without_cuda(tmp):
-    return train_case(tmp, ["'device'", "cuda", "not available"], "device=cuda")
-
-
-@case
-def set_value_not_yaml(tmp):
-    return train_case(tmp, ["--set", "lr=[1"], "lr=[1")
-
-
-@case
-def set_without_key(tmp):
-    return train_case(tmp, ["--set", "=3"], "=3")
+#: name -> (what the error line names, --set items, RUN.yaml keys)
+CASES.update(
+    train_cases(
+        {
+            "lr_infinite": (["'lr'", "inf", "RUN.yaml"], [], {"lr": float("inf")}),
+            "lr_nan": (["'lr'", "nan"], ["lr=.nan"], {}),
+            "threads_zero": (["'threads'", "0"], ["threads=0"], {}),
+            "seed_negative": (["'seed'", "-1"], ["seed=-1"], {}),
+            "input_size_not_multiple_of_16": (
+                ["'input_size'", "40", "multiple of 16"],
+                [],
+                {"input_size": 40},
+            ),
+            "batch_size_one_with_batchnorm": (["'batch_size'", "BatchNorm"], ["batch_size=1"], {}),
+            "momentum_one": (["'momentum'", "1.0"], [], {"momentum": 1.0}),
+            "milestone_negative": (["'milestones'", "-2"], [], {"milestones": [1, -2]}),
+            "device_cuda_without_cuda": (["'device'", "cuda", "not available"], ["device=cuda"], {}),
+            "set_value_not_yaml": (["--set", "lr=[1"], ["lr=[1"], {}),
+            "set_without_key": (["--set", "=3"], ["=3"], {}),
+        }
+    )
+)
 
 
 @case
@@ -423,45 +311,10 @@ def workflow_duplicate_key(tmp):
 
 
 # ------------------------------------------------------------------------------------ runner
-def _run(spec: Case, tmp: Path) -> subprocess.CompletedProcess:
-    if spec.snakemake:
-        return subprocess.run(
-            list(map(str, spec.args)),
-            cwd=spec.cwd,
-            env=env(spec.cwd),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    return cli(spec.args, tmp)
-
-
-def snakemake_message(out: str) -> str:
-    """The config error as Snakemake prints it: "InputError in file ..., line N:" then the message."""
-    lines = [line for line in out.splitlines() if line.strip()]
-    i = next((i for i, line in enumerate(lines) if line.startswith("InputError in file")), None)
-    return " ".join(lines[i : i + 2]) if i is not None else ""
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_value_is_refused_in_one_line_with_nothing_half_written(name, tmp_path):
-    spec = CASES[name](tmp_path)
-    result = _run(spec, tmp_path)
-    shown = f"exit {result.returncode}\nstdout: {result.stdout[-1500:]}\nstderr: {result.stderr[-3000:]}"
-    assert result.returncode != 0, shown
-    assert "Traceback" not in result.stdout + result.stderr, shown
-    if spec.snakemake:
-        message = snakemake_message(result.stdout + result.stderr)
-        assert message, shown
-    else:
-        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-        assert len(errors) == 1, shown
-        message = errors[0]
-    for needle in spec.names:
-        assert needle in message, f"{needle!r} not named in {message!r}\n{shown}"
-    for path in spec.absent:
-        assert not path.exists(), f"{path} exists after a failed command\n{shown}"
+    assert_refused(CASES[name](tmp_path), tmp_path)
 
 
 # ------------------------------------------------------------- positive controls (in process)
@@ -662,7 +515,7 @@ def test_workflow_dry_run_accepts_the_legal_neighbours_in_a_bom_crlf_override(tm
     }
     spec = snakemake_case(tmp_path, yaml.safe_dump(override), [])
     bom_crlf(Path(spec.args[-1]))
-    result = _run(spec, tmp_path)
+    result = run_case(spec, tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
 
 

@@ -15,32 +15,18 @@ import json
 import subprocess
 
 import pytest
-from _util import PYTHON, digests, kill_tree, last_line, smoke_data, start, wait_for, write_run_yaml
-
-#: A user loss that is ArcFace but slow (sleeps per forward pass, costing no CPU), so that a
-#: run lasts long enough for a second process to start while it trains.
-SLOW_LOSS = """
-import time
-from interface.losses.arcface import ArcFace
-from interface.losses.registry import register_loss
-
-
-@register_loss("slow_arcface")
-class SlowArcFace(ArcFace):
-    def forward(self, embeddings, labels):
-        time.sleep(0.4)
-        return super().forward(embeddings, labels)
-"""
-
-
-def slow_plugin(folder) -> str:
-    plugin = folder / "slow_losses.py"
-    plugin.write_text(SLOW_LOSS)
-    return str(plugin)
-
-
-def train_command(config, out) -> list[str]:
-    return [PYTHON, "-m", "interface", "train", "--config", str(config), "--out", str(out)]
+from _util import (
+    PYTHON,
+    digests,
+    kill_tree,
+    last_line,
+    same_weights,
+    slow_run_yaml,
+    smoke_data,
+    start,
+    train_command,
+    wait_for,
+)
 
 
 def finish(proc, timeout: float = 600) -> tuple[int, str]:
@@ -53,28 +39,13 @@ def finish(proc, timeout: float = 600) -> tuple[int, str]:
     return proc.returncode, proc.log_path.read_text(errors="replace")
 
 
-def weights(run):
-    import torch
-
-    return torch.load(run / "model.pt", weights_only=True)
-
-
-def same_weights(a, b) -> bool:
-    import torch
-
-    wa, wb = weights(a), weights(b)
-    return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
-
-
 @pytest.mark.slow
 def test_two_jobs_on_one_dataset_and_a_duplicate_on_the_same_run_folder(tmp_path):
     data = smoke_data()
     before = digests(data, "**/*")
-    config = write_run_yaml(
+    config = slow_run_yaml(
         tmp_path / "RUN.yaml",
-        data=str(data),
-        loss="slow_arcface",
-        plugins=[slow_plugin(tmp_path)],
+        0.4,
         max_steps=...,
         epochs=10,
         checkpoint_every=1,
@@ -116,15 +87,12 @@ def test_two_jobs_on_one_dataset_and_a_duplicate_on_the_same_run_folder(tmp_path
 @pytest.mark.slow
 def test_a_different_config_on_a_run_folder_in_use_is_refused(tmp_path):
     common = {
-        "data": str(smoke_data()),
-        "loss": "slow_arcface",
-        "plugins": [slow_plugin(tmp_path)],
         "batch_size": 4,  # 38 steps per epoch: no epoch-end checkpoint within max_steps
         "max_steps": 30,
         "checkpoint_every": 0,  # hence no resume file at all until the run ends (~12 s)
     }
-    seed0 = write_run_yaml(tmp_path / "seed0.yaml", seed=0, **common)
-    seed1 = write_run_yaml(tmp_path / "seed1.yaml", seed=1, **common)
+    seed0 = slow_run_yaml(tmp_path / "seed0.yaml", 0.4, seed=0, **common)
+    seed1 = slow_run_yaml(tmp_path / "seed1.yaml", 0.4, seed=1, **common)
     run = tmp_path / "run"
     first = start(train_command(seed0, run), tmp_path)
     try:

@@ -9,27 +9,7 @@ from __future__ import annotations
 import signal
 
 import pytest
-from _util import PYTHON, kill_tree, smoke_data, start, wait_for, write_run_yaml
-
-#: ArcFace that sleeps per forward pass (no CPU cost) so the run is still training when signalled.
-SLOW_LOSS = """
-import time
-from interface.losses.arcface import ArcFace
-from interface.losses.registry import register_loss
-
-
-@register_loss("slow_arcface_sig")
-class SlowArcFace(ArcFace):
-    def forward(self, embeddings, labels):
-        time.sleep(0.15)
-        return super().forward(embeddings, labels)
-"""
-
-
-def weights(path):
-    import torch
-
-    return torch.load(path, weights_only=True)
+from _util import kill_tree, same_weights, slow_run_yaml, start, train_command, wait_for
 
 
 @pytest.mark.slow
@@ -37,20 +17,18 @@ def weights(path):
 def test_signal_stops_with_a_checkpoint_and_the_rerun_matches_an_uninterrupted_run(signum, tmp_path):
     import torch
 
-    plugin = tmp_path / "slow_losses.py"
-    plugin.write_text(SLOW_LOSS)
-    config = write_run_yaml(
+    config = slow_run_yaml(
         tmp_path / "RUN.yaml",
-        data=str(smoke_data()),
-        loss="slow_arcface_sig",
-        plugins=[str(plugin)],
+        0.15,
         max_steps=...,
         epochs=6,
         checkpoint_every=0,  # only epoch ends: the signal handler must write its own checkpoint
     )
-    cmd = [PYTHON, "-m", "interface", "train", "--config", str(config), "--out"]
     run, alone = tmp_path / "run", tmp_path / "alone"
-    proc, reference = start([*cmd, str(run)], tmp_path), start([*cmd, str(alone)], tmp_path)
+    proc, reference = (
+        start(train_command(config, run), tmp_path),
+        start(train_command(config, alone), tmp_path),
+    )
     try:
         assert wait_for(proc, lambda: "step 6/" in _log(run), timeout=300)
         proc.send_signal(signum)
@@ -66,11 +44,10 @@ def test_signal_stops_with_a_checkpoint_and_the_rerun_matches_an_uninterrupted_r
     assert not (run / "model.pt").exists() and not (run / "run.json").exists()
     saved = torch.load(run / "resume.pt", weights_only=True)
     assert saved["step"] >= 6  # the step reached when signalled, not the last epoch end (4)
-    again = start([*cmd, str(run)], tmp_path)
+    again = start(train_command(config, run), tmp_path)
     assert again.wait(timeout=600) == 0, again.log_path.read_text()[-3000:]
     assert "resumed from" in _log(run)
-    got, want = weights(run / "model.pt"), weights(alone / "model.pt")
-    assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want)
+    assert same_weights(run, alone)
 
 
 def _log(run) -> str:

@@ -200,17 +200,21 @@ def test_hand_written_global_opcode_is_refused_and_the_module_never_imported(hos
     assert name not in sys.modules
 
 
+def _evaluate(tmp_path: Path, run: Path, *extra, benchmark: str = "lfw", path: Path | None = None):
+    """``interface evaluate`` of ``run`` on one verification pack (default: the smoke LFW) into
+    ``scores/<benchmark>.json``; returns (the finished process, that output path)."""
+    out = tmp_path / "scores" / f"{benchmark}.json"
+    path = path or smoke_data() / "synth_lfw.bin"
+    args = ["interface", "evaluate", "--run", run, "--benchmark", benchmark, "--kind", "verification"]
+    return cli([*args, "--path", path, "--out", out, *extra], tmp_path), out
+
+
 def test_bin_payload_through_the_evaluate_command(tmp_path):
     marker = tmp_path / MARKER
     jpegs = _faces()
     path = tmp_path / "agedb.bin"
     path.write_bytes(pickle.dumps((jpegs[:1] + [_Call(os.system, f"touch {marker}")] + jpegs[2:], [1, 0]), 2))
-    out = tmp_path / "scores" / "agedb.json"
-    result = cli(
-        ["interface", "evaluate", "--run", tiny_run(), "--benchmark", "agedb", "--kind", "verification",
-         "--path", path, "--out", out, "--cache", tmp_path / "cache"],
-        tmp_path,
-    )  # fmt: skip
+    result, out = _evaluate(tmp_path, tiny_run(), "--cache", tmp_path / "cache", benchmark="agedb", path=path)
     message = last_line(result.stderr)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert message.startswith("error:") and "agedb.bin" in message and "system" in message, message
@@ -289,12 +293,7 @@ def test_model_pt_with_a_pickled_callable_through_evaluate(tmp_path):
     run = _run_copy(tmp_path)
     state = torch.load(run / "model.pt", weights_only=True)
     torch.save({**state, "hook": _Call(os.system, f"touch {marker}")}, run / "model.pt")
-    out = tmp_path / "scores" / "lfw.json"
-    result = cli(
-        ["interface", "evaluate", "--run", run, "--benchmark", "lfw", "--kind", "verification",
-         "--path", smoke_data() / "synth_lfw.bin", "--out", out],
-        tmp_path,
-    )  # fmt: skip
+    result, out = _evaluate(tmp_path, run)
     message = last_line(result.stderr)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "model.pt" in message and "system" in message and "refused" in message, message
@@ -350,12 +349,7 @@ def test_evaluate_reports_but_never_imports_a_run_folders_plugins(tmp_path):
     run = _run_copy(tmp_path)
     plugin = _evil_plugin(tmp_path, marker)
     _edit_run_json(run, plugins=[str(plugin)])
-    out = tmp_path / "scores" / "lfw.json"
-    result = cli(
-        ["interface", "evaluate", "--run", run, "--benchmark", "lfw", "--kind", "verification",
-         "--path", smoke_data() / "synth_lfw.bin", "--out", out],
-        tmp_path,
-    )  # fmt: skip
+    result, out = _evaluate(tmp_path, run)
     assert result.returncode == 0, result.stderr
     assert not marker.exists(), "evaluate imported a plugin the run folder named"
     notes = [line for line in result.stderr.splitlines() if "their_plugin.py" in line]
@@ -452,12 +446,7 @@ def test_tags_run_id_escape_through_the_command(tmp_path):
     info.pop("run_id", None)
     info["tags"] = {**(info.get("tags") or {}), "run_id": "../escaped"}
     (run / "run.json").write_text(json.dumps(info))
-    out = tmp_path / "scores" / "lfw.json"
-    result = cli(
-        ["interface", "evaluate", "--run", run, "--benchmark", "lfw", "--kind", "verification",
-         "--path", smoke_data() / "synth_lfw.bin", "--out", out, "--cache", tmp_path / "cache" / "inner"],
-        tmp_path,
-    )  # fmt: skip
+    result, out = _evaluate(tmp_path, run, "--cache", tmp_path / "cache" / "inner")
     message = last_line(result.stderr)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "run.json" in message and "tags.run_id" in message and "../escaped" in message, message
