@@ -23,7 +23,7 @@ def test_lint_is_clean(tmp_path):
 @pytest.mark.parametrize(
     ("configs", "train", "evaluate_rule"),
     [
-        ([], 48, "evaluate_synthface"),
+        ([], 68, "evaluate_synthface"),
         (["full.yaml"], 78, "evaluate_synthface"),
         (["smoke.yaml"], 2, "evaluate_synth_smoke"),
         (["paper-casia-r50.yaml"], 10, "evaluate_casia"),

@@ -125,6 +125,16 @@ def run_infos():
     return [f"results/runs/{run_id}/run.json" for run_id in ALL_RUNS]
 
 
+#: Run-folder files the report draws from (config, training curves, class centres): outputs of
+#: the train rule; an imported external model has only its run.json.
+REPORTED_RUN_FILES = ("RUN.yaml", "metrics.jsonl", "head.pt")
+
+
+def reported_run_files():
+    """Every file of a trained run's folder that the report reads, beside :func:`run_infos`."""
+    return [f"results/runs/{run_id}/{name}" for run_id in ALL_RUNS if run_id not in EXTERNAL_RUNS for name in REPORTED_RUN_FILES]
+
+
 def synth_outputs():
     """Declared outputs of the SynthFace rule (named after the file, dots as underscores)."""
     files = {name.replace(".", "_"): f"results/data/{{dataset}}/{name}" for name in wfdatasets.SYNTH_FILES}

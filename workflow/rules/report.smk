@@ -2,14 +2,16 @@
 
 
 rule report:
-    """Render results/report/index.html (plus its tables/ and figures/) from the tidy table and
-    the score records (their plots: ROC, pair-score histograms); nothing of the evaluator's cache."""
+    """Render results/report/index.html (plus its tables/ and figures/) from the tidy table, the
+    score records (their plots: ROC, pair-score histograms) and the trained runs' folders (RUN.yaml,
+    metrics.jsonl, head.pt); nothing of the evaluator's cache."""
     input:
         table="results/tables/scores.csv",
         scores=score_files(),
         outcomes="results/tables/items.npz",
         config="results/tables/config.json",
         runs=run_infos(),
+        run_files=reported_run_files(),
         data=report_data_inputs(),
         bench=present_bench_files(),
     output:
