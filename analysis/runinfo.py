@@ -1,6 +1,6 @@
 """Reading one run folder (``results/runs/<run_id>/``): its identity and its run metadata.
 
-The run id is ``<dataset>__<backbone>__<loss>__<setting>__s<seed>``;
+The run id (:class:`interface.contracts.run_id.RunId`) gives dataset, backbone, loss, setting, seed;
 ``run.json`` (written by the trainer) holds the resolved config, ``tags`` (the workflow puts
 dataset, setting and run_id there), wall time and images/s. Both sources are read; run.json wins
 where it has a value, the run id fills the rest, so a run whose training failed before writing
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from interface.contracts.run_id import RunId
 from interface.errors import InputError
 from interface.textfiles import read_text
 
@@ -25,19 +26,6 @@ RUN_ID_FIELDS = ("dataset", "backbone", "loss", "setting", "seed")
 # reader looks for the first of these at the shallowest depth rather than one fixed path.
 WALL_TIME_KEYS = ("wall_time_s", "wall_time", "train_time_s", "elapsed_s")
 IMAGES_PER_S_KEYS = ("images_per_s", "images_per_sec", "img_per_s", "throughput_images_per_s")
-
-
-def parse_run_id(run_id: str) -> dict[str, Any]:
-    """Split ``<dataset>__<backbone>__<loss>__<setting>__s<seed>`` into its five fields.
-
-    Raises:
-        InputError: when the id does not have five ``__``-separated parts ending in ``s<int>``.
-    """
-    parts = run_id.split("__")
-    if len(parts) != 5 or not parts[4].startswith("s") or not parts[4][1:].isdigit():
-        raise InputError(f"run id {run_id!r}: expected '<dataset>__<backbone>__<loss>__<setting>__s<seed>'")
-    dataset, backbone, loss, setting, seed = parts
-    return {"dataset": dataset, "backbone": backbone, "loss": loss, "setting": setting, "seed": int(seed[1:])}
 
 
 def find_key(obj: Any, keys: tuple[str, ...]) -> Any:
@@ -97,7 +85,8 @@ def run_metadata(run_id: str, run_dir: Path | None) -> dict[str, Any]:
     ``run_status`` is ``"ok"``, ``"no run.json"`` (training did not finish) or ``"bad run.json: ..."``.
     """
     try:
-        meta: dict[str, Any] = parse_run_id(run_id)
+        ident = RunId.parse(run_id)
+        meta: dict[str, Any] = {field: getattr(ident, field) for field in RUN_ID_FIELDS}
     except InputError:
         meta = dict.fromkeys(RUN_ID_FIELDS, "")
     meta.update(wall_time_s=math.nan, images_per_s=math.nan, external=False, run_status="no run.json")

@@ -21,7 +21,7 @@ from analysis.collect import (
     read_tidy,
     write_csv,
 )
-from analysis.runinfo import parse_run_id, run_metadata
+from analysis.runinfo import run_metadata
 from interface.errors import InputError
 
 
@@ -114,16 +114,17 @@ def test_read_tidy_rejects_missing_column(tmp_path: Path) -> None:
         read_tidy(path)
 
 
-def test_parse_run_id_and_bad_id() -> None:
-    assert parse_run_id("casia__iresnet50__interface__variant=dd__s3") == {
+def test_identity_comes_from_the_run_id_and_a_bad_id_leaves_it_empty(tmp_path: Path) -> None:
+    meta = run_metadata("casia__iresnet50__interface__variant=dd__s3", None)
+    assert {k: meta[k] for k in ("dataset", "backbone", "loss", "setting", "seed")} == {
         "dataset": "casia",
         "backbone": "iresnet50",
         "loss": "interface",
         "setting": "variant=dd",
         "seed": 3,
     }
-    with pytest.raises(InputError, match="run id"):
-        parse_run_id("casia__r50__arcface__s1")
+    bad = run_metadata("casia__r50__arcface__s1", None)
+    assert [bad[k] for k in ("dataset", "loss", "seed")] == ["", "", ""]
 
 
 def test_run_metadata_ignores_logged_numbers_under_identity_keys(tmp_path: Path) -> None:
