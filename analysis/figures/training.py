@@ -3,7 +3,7 @@
 - Training curves from ``metrics.jsonl``: loss, theta_y_mean (rad) and, for InterFace, mhat_mean
   (rad) against the optimisation step, one line per run, coloured by method; one row of panels
   per loss family (at most 8 methods on one axes).
-- ROC curves from the score JSON ``extra`` (``roc`` = {"far": [...], "tar": [...]} or {"fpr", "tpr"}),
+- ROC curves from the score JSON ``extra`` (``roc`` = {"far": [...], "tar": [...]}),
   one panel per loss family.
 - Wall time (s) and images/s per run from the tidy table's joined run metadata.
 - Ratios measured by the ``bench`` target (numbers under keys containing "ratio" or "speedup").
@@ -93,8 +93,7 @@ def roc_points(extra: Any) -> tuple[np.ndarray, np.ndarray] | None:
     roc = extra.get("roc") if isinstance(extra, dict) else None
     if not isinstance(roc, dict):
         return None
-    far = roc.get("far", roc.get("fpr"))
-    tar = roc.get("tar", roc.get("tpr"))
+    far, tar = roc.get("far"), roc.get("tar")
     if not isinstance(far, list) or not isinstance(tar, list) or len(far) != len(tar) or len(far) < 2:
         return None
     return np.asarray(far, dtype=np.float64), np.asarray(tar, dtype=np.float64)

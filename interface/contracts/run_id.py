@@ -41,9 +41,14 @@ def _run_id_regex(named: bool) -> str:
     def part(name: str, regex: str) -> str:
         return f"(?P<{name}>{regex})" if named else f"(?:{regex})"
 
-    return SEP.join(
-        (part("dataset", NAME), part("backbone", NAME), part("loss", IDENT), part("setting", SETTING))
-    ) + SEP + "s" + part("seed", "[0-9]+")
+    return (
+        SEP.join(
+            (part("dataset", NAME), part("backbone", NAME), part("loss", IDENT), part("setting", SETTING))
+        )
+        + SEP
+        + "s"
+        + part("seed", "[0-9]+")
+    )
 
 
 #: the run-id grammar with a named group per part, for ``re.fullmatch``.

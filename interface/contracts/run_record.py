@@ -129,11 +129,13 @@ class ImportedRunRecord:
             raise InputError(f"{where}: key 'external' is {record.external!r}; expected true")
         published = record.published_as
         if published is not None and not all(isinstance(published.get(k), str) for k in ("dataset", "loss")):
-            raise InputError(f"{where}: key 'published_as' is {published!r}; expected dataset and loss strings")
+            raise InputError(
+                f"{where}: key 'published_as' is {published!r}; expected dataset and loss strings"
+            )
         return record
 
 
-AnyRunRecord = Union[RunRecord, ImportedRunRecord]
+AnyRunRecord = RunRecord | ImportedRunRecord
 READERS: dict[str, type[RunRecord] | type[ImportedRunRecord]] = {
     RUN_FORMAT.tag: RunRecord,
     IMPORTED_RUN_FORMAT.tag: ImportedRunRecord,
@@ -151,7 +153,9 @@ def read_run_record(path: Path) -> AnyRunRecord:
         payload = json.loads(read_text(path))
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: not readable JSON ({' '.join(str(exc).split())})") from None
-    found = payload.get(FORMAT_KEY) if isinstance(payload, dict) else None
+    if not isinstance(payload, dict):
+        raise InputError(f"{path}: expected a JSON object (a run record), got {type(payload).__name__}")
+    found = payload.get(FORMAT_KEY)
     reader = READERS.get(found) if isinstance(found, str) else None
     if reader is None:
         what = "no format tag" if found is None else f"format {found!r}"
@@ -180,7 +184,9 @@ def _from_json(cls: type, payload: Any, where: str) -> Any:
     for name, field in fields.items():
         if name not in body:
             if field.default is dataclasses.MISSING:
-                raise InputError(f"{where}: key {name!r} is missing; expected it in a {cls.FORMAT.tag} record")
+                raise InputError(
+                    f"{where}: key {name!r} is missing; expected it in a {cls.FORMAT.tag} record"
+                )
             continue
         if not _fits(body[name], hints[name]):
             raise InputError(

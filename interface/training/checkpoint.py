@@ -135,7 +135,9 @@ class RunState:
 
     def to_state(self) -> dict[str, Any]:
         """The fields as tensors and plain values (the window's clock as elapsed seconds)."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("window", "rng")}
+        out = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("window", "rng")
+        }
         out["metrics"] = [dict(m) for m in self.metrics]
         out["rng"] = rng_state()
         w = self.window

@@ -189,7 +189,9 @@ def finished_run(run_dir: Path, config: RunConfig) -> RunRecord | None:
         return None
     record = read_record(run_dir)
     if not isinstance(record, RunRecord):
-        raise InputError(f"{run_dir / INFO_NAME}: holds an imported checkpoint, not a trained run; use another RUN_DIR")
+        raise InputError(
+            f"{run_dir / INFO_NAME}: holds an imported checkpoint, not a trained run; use another RUN_DIR"
+        )
     current = config.to_dict()
     for key, value in record.config.items():
         if key not in RUNTIME_KEYS and current.get(key) != value:

@@ -88,9 +88,7 @@ def extra_runs(config: dict[str, Any], matrix: dict[str, Run]) -> dict[str, Run]
         where = f"extra_runs[{i}]"
         ident = RunId.parse(run_id, where=f"config key {where}")
         if ident.dataset not in config["datasets"]:
-            raise InputError(
-                f"config key {where}: dataset {ident.dataset!r} of {run_id} is not in datasets"
-            )
+            raise InputError(f"config key {where}: dataset {ident.dataset!r} of {run_id} is not in datasets")
         if run_id in matrix:
             raise InputError(
                 f"config key {where}: {run_id} is already a run of the matrix ({matrix[run_id].where})"
