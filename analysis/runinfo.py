@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from interface.contracts.run_id import RunId
-from interface.contracts.run_record import AnyRunRecord, RunRecord, read_run_record
+from interface.contracts.run_record import RUN_RECORD_NAME, AnyRunRecord, RunRecord, read_run_record
 from interface.errors import InputError
 from interface.textfiles import read_text
 
 RUN_ID_FIELDS = ("dataset", "backbone", "loss", "setting", "seed")
-INFO_NAME = "run.json"
 
 
 def read_json_object(path: Path, label: str = "") -> dict[str, Any]:
@@ -47,7 +46,7 @@ def run_record(run_dir: Path) -> AnyRunRecord | None:
     Raises:
         InputError: the file exists but is not a run record this version reads (one line naming it).
     """
-    path = run_dir / INFO_NAME
+    path = run_dir / RUN_RECORD_NAME
     return read_run_record(path) if path.is_file() else None
 
 

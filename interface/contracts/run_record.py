@@ -21,6 +21,8 @@ from interface.contracts.versioned import FORMAT_KEY, RecordFormat
 from interface.errors import InputError
 from interface.textfiles import read_text
 
+#: the record's file name in a run folder.
+RUN_RECORD_NAME = "run.json"
 RUN_FORMAT = RecordFormat("interface-run", 1)
 IMPORTED_RUN_FORMAT = RecordFormat("interface-imported-run", 1)
 

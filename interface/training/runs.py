@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from interface.atomic import atomic_open, save_torch, write_json
-from interface.contracts.run_record import AnyRunRecord, RunRecord, read_run_record
+from interface.contracts.run_record import RUN_RECORD_NAME, AnyRunRecord, RunRecord, read_run_record
 from interface.errors import InputError, describe_os_error
 from interface.training.checkpoint import RESUME_NAME, RunState
 from interface.training.provenance import git_revision, library_versions
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 MODEL_NAME, HEAD_NAME, INFO_NAME, METRICS_NAME, LOG_NAME = (
     "model.pt",
     "head.pt",
-    "run.json",
+    RUN_RECORD_NAME,
     "metrics.jsonl",
     "train.log",
 )
