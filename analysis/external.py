@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.runinfo import read_run_json
+from analysis.runinfo import run_record
 from interface.external.importer import EXTERNAL_LOSS
 from interface.untrusted import plain_name
 
@@ -38,11 +38,9 @@ def as_published(summary: pd.DataFrame, runs_dir: Path | None) -> pd.DataFrame:
             continue
         run_id = f"{row['dataset']}__{row['backbone']}__{EXTERNAL_LOSS}__{row['setting']}__s0"
         folder = runs_dir / plain_name(run_id, "summary row") if runs_dir is not None else None
-        info = read_run_json(folder) if folder is not None and folder.is_dir() else None
-        published = info.get("published_as") if info else None
-        if isinstance(published, dict) and all(
-            isinstance(published.get(k), str) for k in ("dataset", "loss")
-        ):
+        record = run_record(folder) if folder is not None and folder.is_dir() else None
+        published = record.published_as if record is not None else None
+        if published is not None:  # the record checked its dataset and loss are strings
             out.loc[index, ["dataset", "loss"]] = [published["dataset"], published["loss"]]
             keep.append(index)
     return out.loc[keep].reset_index(drop=True)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.figures.common import Figure
-from analysis.runinfo import Run, read_run_json, run_folder
+from analysis.runinfo import Run, run_folder, run_record
 from analysis.stats import valid_rows
 from interface.atomic import copy_file
 from interface.contracts.score_record import Plots, ScoreRecord
@@ -249,11 +249,9 @@ def run_plugins(runs: list[Run]) -> list[str]:
     out: list[str] = []
     for run in runs:
         try:
-            info = read_run_json(run.dir) if run.dir else None
+            record = run_record(run.dir) if run.dir else None
         except InputError:
             continue
-        config = info.get("config") if isinstance(info, dict) else None
-        plugins = config.get("plugins") if isinstance(config, dict) else None
-        if isinstance(plugins, list):
-            out += [str(p) for p in plugins if str(p) not in out]
+        if record is not None:
+            out += [p for p in record.plugins if p not in out]
     return out

@@ -1,59 +1,27 @@
 """Reading one run folder (``results/runs/<run_id>/``): its identity and its run metadata.
 
-The run id is ``<dataset>__<backbone>__<loss>__<setting>__s<seed>``;
-``run.json`` (written by the trainer) holds the resolved config, ``tags`` (the workflow puts
-dataset, setting and run_id there), wall time and images/s. Both sources are read; run.json wins
-where it has a value, the run id fills the rest, so a run whose training failed before writing
-run.json still has a dataset, backbone, loss, setting and seed in the table.
+The run id (:class:`interface.contracts.run_id.RunId`) gives dataset, backbone, loss, setting, seed;
+``run.json`` is read only as its run record (:func:`interface.contracts.run_record.read_run_record`:
+the trainer's or the importer's, format-checked), whose ``tags`` (the workflow puts dataset,
+setting and run_id there), wall time and images/s join the table. Both sources are read; run.json
+wins where it has a value, the run id fills the rest, so a run whose training failed before
+writing run.json still has a dataset, backbone, loss, setting and seed in the table.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from interface.contracts.run_id import RunId
+from interface.contracts.run_record import RUN_RECORD_NAME, AnyRunRecord, RunRecord, read_run_record
 from interface.errors import InputError
 from interface.textfiles import read_text
 
 RUN_ID_FIELDS = ("dataset", "backbone", "loss", "setting", "seed")
-
-# run.json key spellings accepted for the joined metadata; the trainer owns run.json, so the
-# reader looks for the first of these at the shallowest depth rather than one fixed path.
-WALL_TIME_KEYS = ("wall_time_s", "wall_time", "train_time_s", "elapsed_s")
-IMAGES_PER_S_KEYS = ("images_per_s", "images_per_sec", "img_per_s", "throughput_images_per_s")
-
-
-def parse_run_id(run_id: str) -> dict[str, Any]:
-    """Split ``<dataset>__<backbone>__<loss>__<setting>__s<seed>`` into its five fields.
-
-    Raises:
-        InputError: when the id does not have five ``__``-separated parts ending in ``s<int>``.
-    """
-    parts = run_id.split("__")
-    if len(parts) != 5 or not parts[4].startswith("s") or not parts[4][1:].isdigit():
-        raise InputError(f"run id {run_id!r}: expected '<dataset>__<backbone>__<loss>__<setting>__s<seed>'")
-    dataset, backbone, loss, setting, seed = parts
-    return {"dataset": dataset, "backbone": backbone, "loss": loss, "setting": setting, "seed": int(seed[1:])}
-
-
-def find_key(obj: Any, keys: tuple[str, ...]) -> Any:
-    """Return the value of the first of ``keys`` found at the shallowest depth of nested dicts, or None."""
-    queue: deque[Any] = deque([obj])
-    while queue:
-        level = [queue.popleft() for _ in range(len(queue))]
-        for node in level:
-            if isinstance(node, dict):
-                for key in keys:
-                    if key in node and node[key] is not None:
-                        return node[key]
-        for node in level:
-            if isinstance(node, dict):
-                queue.extend(v for v in node.values() if isinstance(v, dict))
-    return None
 
 
 def read_json_object(path: Path, label: str = "") -> dict[str, Any]:
@@ -72,14 +40,29 @@ def read_json_object(path: Path, label: str = "") -> dict[str, Any]:
     return data
 
 
-def read_run_json(run_dir: Path) -> dict[str, Any] | None:
-    """Return the parsed ``run.json`` of ``run_dir``, or None when it is absent.
+def run_record(run_dir: Path) -> AnyRunRecord | None:
+    """The run record in ``run_dir/run.json``, or None when the file is absent.
 
     Raises:
-        InputError: when the file exists but is not a JSON object.
+        InputError: the file exists but is not a run record this version reads (one line naming it).
     """
-    path = run_dir / "run.json"
-    return read_json_object(path) if path.is_file() else None
+    path = run_dir / RUN_RECORD_NAME
+    return read_run_record(path) if path.is_file() else None
+
+
+def record_identity(record: AnyRunRecord) -> dict[str, Any]:
+    """The identity fields a run record states: the trained run's backbone, loss and seed, then
+    its ``tags`` (dataset, setting; an imported model's loss and seed) over them."""
+    stated: dict[str, Any] = {"backbone": record.backbone}
+    if isinstance(record, RunRecord):
+        stated.update(loss=record.loss, seed=record.seed)
+    stated.update({k: record.tags[k] for k in RUN_ID_FIELDS if k in record.tags})
+    # only a plain string (an int for the seed) is an identity value
+    return {
+        k: v
+        for k, v in stated.items()
+        if (isinstance(v, int) and not isinstance(v, bool) if k == "seed" else isinstance(v, str) and bool(v))
+    }
 
 
 def as_float(value: Any) -> float:
@@ -97,32 +80,24 @@ def run_metadata(run_id: str, run_dir: Path | None) -> dict[str, Any]:
     ``run_status`` is ``"ok"``, ``"no run.json"`` (training did not finish) or ``"bad run.json: ..."``.
     """
     try:
-        meta: dict[str, Any] = parse_run_id(run_id)
+        ident = RunId.parse(run_id)
+        meta: dict[str, Any] = {field: getattr(ident, field) for field in RUN_ID_FIELDS}
     except InputError:
         meta = dict.fromkeys(RUN_ID_FIELDS, "")
     meta.update(wall_time_s=math.nan, images_per_s=math.nan, external=False, run_status="no run.json")
     if run_dir is None:
         return meta
     try:
-        info = read_run_json(run_dir)
+        record = run_record(run_dir)
     except InputError as exc:
         meta["run_status"] = f"bad run.json: {exc}"
         return meta
-    if info is None:
+    if record is None:
         return meta
-    tags = info.get("tags") if isinstance(info.get("tags"), dict) else {}
-    for field in RUN_ID_FIELDS:
-        value = tags.get(field)
-        if value is None:
-            value = find_key(info, (field,))
-        # Only a plain string (an int for the seed) is an identity value; a number under the key
-        # "loss" (a logged loss value) is not.
-        is_seed = isinstance(value, int) and not isinstance(value, bool)
-        if is_seed if field == "seed" else isinstance(value, str) and bool(value):
-            meta[field] = value
-    meta["wall_time_s"] = as_float(find_key(info, WALL_TIME_KEYS))
-    meta["images_per_s"] = as_float(find_key(info, IMAGES_PER_S_KEYS))
-    meta["external"] = info.get("external") is True  # written by ``python -m interface import``
+    meta.update(record_identity(record))
+    meta["wall_time_s"] = as_float(record.wall_time_s)
+    meta["images_per_s"] = as_float(record.images_per_s)
+    meta["external"] = record.external
     meta["run_status"] = "ok"
     return meta
 
@@ -147,14 +122,8 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def stat_value(record: dict[str, Any], name: str) -> float:
-    """``record[name]`` as float, also accepting a prefixed key (``loss/theta_y_mean``, ``stats.x``); NaN if absent."""
-    if name in record:
-        return as_float(record[name])
-    for key, value in record.items():
-        if key.endswith(("/" + name, "." + name, "_" + name)):
-            return as_float(value)
-    nested = find_key(record, (name,))
-    return as_float(nested)
+    """``record[name]`` (a metrics.jsonl line's key, as the trainer writes it) as float; NaN if absent."""
+    return as_float(record.get(name))
 
 
 @dataclass(frozen=True)

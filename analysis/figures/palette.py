@@ -10,19 +10,15 @@ colour in the sweep, the training curves, the ROC and the histograms.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import matplotlib
 import numpy as np
 
 from analysis.metrics import INTERFACE_LOSS, method_label
+from interface.contracts.run_id import parse_setting
 from interface.errors import InputError
 
 MAX_SERIES = 8  # series on one axes; more go to further panels
@@ -46,29 +42,12 @@ LINESTYLES = ("-", "--", "-.", ":")
 
 
 def setting_params(setting: str) -> dict[str, Any]:
-    """Typed parameters of a setting string (``variant=dd,alpha=0.2`` -> ``{"variant": "dd", "alpha": 0.2}``).
-
-    The workflow's own parser (``workflow/scripts/wfmatrix.py``, which writes these strings) is
-    used, so the format has one definition; an unparsable setting has no parameters.
-    """
+    """Typed parameters of a setting string (``variant=dd,alpha=0.2`` -> ``{"variant": "dd", "alpha": 0.2}``);
+    an unparsable setting has none (:func:`interface.contracts.run_id.parse_setting`)."""
     try:
-        return _wfmatrix().parse_setting(setting)
+        return parse_setting(setting)
     except InputError:
         return {}
-
-
-@functools.cache
-def _wfmatrix() -> ModuleType:
-    if "wfmatrix" in sys.modules:  # already imported by the workflow (Snakefile) or its tests
-        return sys.modules["wfmatrix"]
-    path = Path(__file__).resolve().parents[2] / "workflow" / "scripts" / "wfmatrix.py"
-    spec = importlib.util.spec_from_file_location("wfmatrix", path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"{path}: the workflow's setting parser is missing")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wfmatrix"] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def setting_variant(setting: str) -> str:

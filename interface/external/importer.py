@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from interface.atomic import write_json
+from interface.contracts.run_record import ImportedRunRecord
 from interface.errors import InputError
 from interface.evaluation.cache import file_sha256
 from interface.external.layouts import Layout, layouts_for, strip_prefix
@@ -259,13 +260,13 @@ def import_weights(
     }
     if dataset is not None:
         tags["dataset"] = dataset
-    info = {
-        "run_id": run_id,
-        "backbone": backbone,
-        "embedding_size": dims,
-        "input_size": size,
-        "external": True,
-        "provenance": {
+    record = ImportedRunRecord(
+        run_id=run_id,
+        backbone=backbone,
+        embedding_size=dims,
+        input_size=size,
+        external=True,
+        provenance={
             "source": str(path.resolve()),
             "sha256": file_sha256(path),
             "bytes": path.stat().st_size,
@@ -279,9 +280,9 @@ def import_weights(
             "git_revision": git_revision(),
             "versions": library_versions(),
         },
-        "tags": tags,
-    }
-    if published_as is not None:
-        info["published_as"] = {"dataset": published_as[0], "loss": published_as[1]}
+        tags=tags,
+        published_as=None if published_as is None else {"dataset": published_as[0], "loss": published_as[1]},
+    )
+    info = record.to_json()
     write_run(out, model, info)
     return info

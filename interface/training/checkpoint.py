@@ -3,7 +3,7 @@
 It holds the backbone, the loss module (class weights and buffers such as CurricularFace's t),
 optimiser (momentum), gradient scaler, the schedule/sampler position (epoch, step in epoch,
 global step), the RNG states (torch, CUDA, numpy, random), counters, the metrics so far and the
-logging window in progress (:class:`Progress`), so a resumed run writes the metrics.jsonl of an
+logging window in progress (:class:`RunState`), so a resumed run writes the metrics.jsonl of an
 uninterrupted one. Written to a temporary name then renamed (interface.atomic), so an
 interruption while saving leaves the previous checkpoint intact.
 
@@ -34,8 +34,8 @@ from interface.errors import InputError
 RESUME_NAME = "resume.pt"
 #: value of the ``format`` key; bump it when the layout changes.
 RESUME_FORMAT = "interface-resume/2"
-#: top-level keys of a resume file besides the :class:`Progress` fields.
-STATE_KEYS = ("format", "config", "backbone", "loss", "optimizer", "scaler", "rng")
+#: top-level keys of a resume file besides the :class:`RunState` fields.
+STATE_KEYS = ("format", "config", "backbone", "loss", "optimizer", "scaler")
 
 
 # ------------------------------------------------------------------------------ RNG states
@@ -109,13 +109,17 @@ class Window:
 
 
 @dataclasses.dataclass
-class Progress:
-    """Where a run stands; saved in resume.pt and restored on resumption.
+class RunState:
+    """Where a run stands: saved in resume.pt (:meth:`to_state`), restored on resumption
+    (:meth:`from_state`), and summarised in run.json (:meth:`summary`).
 
     step: optimiser steps done (global); epoch, step_in_epoch: the sampler position;
     nonfinite_total / nonfinite_run: skipped steps in all / in a row; metrics: the metrics.jsonl
     records so far; train_time, train_cpu_time: seconds of training (wall clock, this process'
-    CPU) summed over every resumption; window: the logging window in progress.
+    CPU) summed over every resumption; window: the logging window in progress; rng: the random
+    generators' snapshot read from a resume file (:func:`rng_state`; None for a fresh run), put
+    back by :meth:`restore_rng` once the models are built. :meth:`to_state` snapshots the
+    generators as they are when it is called.
     """
 
     window: Window
@@ -127,11 +131,15 @@ class Progress:
     metrics: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     train_time: float = 0.0
     train_cpu_time: float = 0.0
+    rng: dict[str, Any] | None = None
 
     def to_state(self) -> dict[str, Any]:
         """The fields as tensors and plain values (the window's clock as elapsed seconds)."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "window"}
+        out = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("window", "rng")
+        }
         out["metrics"] = [dict(m) for m in self.metrics]
+        out["rng"] = rng_state()
         w = self.window
         out["window"] = {
             "loss_sum": w.loss_sum.detach().cpu(),
@@ -142,7 +150,7 @@ class Progress:
         return out
 
     @classmethod
-    def from_state(cls, saved: dict[str, Any], path: Path, device: torch.device) -> Progress:
+    def from_state(cls, saved: dict[str, Any], path: Path, device: torch.device) -> RunState:
         """Inverse of :meth:`to_state`; a missing or mistyped field is an InputError naming it."""
         ints = ("step", "epoch", "step_in_epoch", "nonfinite_total", "nonfinite_run")
         for key in ints:
@@ -175,7 +183,27 @@ class Progress:
             **{k: saved[k] for k in ints},
             train_time=float(saved["train_time"]),
             train_cpu_time=float(saved["train_cpu_time"]),
+            rng=_expect(saved, "rng", dict, path),
         )
+
+    def restore_rng(self) -> None:
+        """Put the generators back as the resume file saved them (nothing for a fresh run)."""
+        if self.rng is not None:
+            set_rng_state(self.rng)
+
+    def summary(self, batch_size: int, steps_per_epoch: int) -> dict[str, Any]:
+        """The run.json keys that describe where the run stands (seconds; images/s over the
+        training loop): steps, epochs_done, nonfinite_steps, train_time_s, train_cpu_time_s,
+        images_per_s, final_loss (the last finite logged loss, None if none)."""
+        return {
+            "steps": self.step,
+            "epochs_done": self.step / steps_per_epoch,
+            "nonfinite_steps": self.nonfinite_total,
+            "train_time_s": self.train_time,
+            "train_cpu_time_s": self.train_cpu_time,
+            "images_per_s": self.step * batch_size / max(self.train_time, 1e-9),
+            "final_loss": next((m["loss"] for m in reversed(self.metrics) if m["loss"] is not None), None),
+        }
 
 
 def _expect(mapping: dict[str, Any], key: str, kind: Any, path: Path, prefix: str = "") -> Any:
@@ -191,8 +219,8 @@ def _expect(mapping: dict[str, Any], key: str, kind: Any, path: Path, prefix: st
 
 # ------------------------------------------------------------------------------- save, load
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` (module/optimiser state dicts, RNG states, :meth:`Progress.to_state`
-    fields) with the ``format`` key, atomically, to ``path``."""
+    """Write ``payload`` (module/optimiser state dicts, :meth:`RunState.to_state` fields) with the
+    ``format`` key, atomically, to ``path``."""
     save_torch(path, {"format": RESUME_FORMAT, **payload})
 
 

@@ -9,8 +9,9 @@ presence marks a finished run):
   the previous line), lr, images_per_s, grad_scale, grad_norm (backbone, before clipping),
   nonfinite_steps, plus the loss's ``last_stats`` (theta_y_mean, theta_nn_mean in rad, InterFace's
   mhat_mean/min/max, ...);
-- ``run.json``: resolved config, seed, code revision, library versions, device, times, images/s,
-  num_classes, num_images, tags;
+- ``run.json``: the run record (:class:`interface.contracts.run_record.RunRecord`): resolved
+  config, seed, code revision, library versions, device, times, images/s, num_classes,
+  num_images, tags;
 - ``train.log``: plain log lines (appended across resumptions).
 """
 
@@ -21,6 +22,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,19 +30,19 @@ import torch
 from torch import nn
 
 from interface.atomic import atomic_open, save_torch, write_json
+from interface.contracts.run_record import RUN_RECORD_NAME, AnyRunRecord, RunRecord, read_run_record
 from interface.errors import InputError, describe_os_error
-from interface.training.checkpoint import RESUME_NAME
-from interface.training.provenance import device_description, git_revision, library_versions
+from interface.training.checkpoint import RESUME_NAME, RunState
+from interface.training.provenance import git_revision, library_versions
 from interface.untrusted import load_tensors
 
 if TYPE_CHECKING:
     from interface.training.config import RunConfig
-    from interface.training.trainer import Trainer
 
 MODEL_NAME, HEAD_NAME, INFO_NAME, METRICS_NAME, LOG_NAME = (
     "model.pt",
     "head.pt",
-    "run.json",
+    RUN_RECORD_NAME,
     "metrics.jsonl",
     "train.log",
 )
@@ -64,118 +66,147 @@ CLOCK_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def run_info(trainer: Trainer, wall_time_s: float) -> dict[str, Any]:
-    """run.json's content for a finished ``trainer``."""
-    config, progress = trainer.config, trainer.progress
-    images = progress.step * config.batch_size
-    return {
-        "backbone": config.backbone,
-        "embedding_size": config.embedding_size,
-        "input_size": config.input_size,
-        "loss": config.loss,
-        "loss_params": config.loss_params,
-        "seed": config.seed,
-        "num_classes": trainer.num_classes,
-        "num_images": trainer.data.num_images,
-        "data_cached_in_memory": trainer.data.cached,
-        "decoded_cache_file": trainer.data.decoded_file,
-        "steps": progress.step,
-        "steps_per_epoch": trainer.plan.steps_per_epoch,
-        "epochs_done": progress.step / trainer.plan.steps_per_epoch,
-        "global_batch": config.batch_size,
-        "lr_applied": trainer.lr,
-        "precision": trainer.precision,
-        "channels_last": trainer.channels_last,
-        "nonfinite_steps": progress.nonfinite_total,
-        "wall_time_s": wall_time_s,
-        "setup_time_s": trainer.setup_time,
-        "train_time_s": progress.train_time,
-        "train_cpu_time_s": progress.train_cpu_time,
-        "images_per_s": images / max(progress.train_time, 1e-9),
-        "final_loss": next((m["loss"] for m in reversed(progress.metrics) if m["loss"] is not None), None),
-        "device": device_description(trainer.device, trainer.ctx.world),
-        "git_revision": git_revision(),
-        "versions": library_versions(),
-        "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "tags": config.tags,
-        "config": config.to_dict(),
+#: config keys that may change between an interrupted run and its resumption, and between a
+#: finished run and a rerun that finds it (how, not what).
+RUNTIME_KEYS = frozenset(
+    {
+        "device",
+        "threads",
+        "num_workers",
+        "log_every",
+        "checkpoint_every",
+        "compile",
+        "cache_mb",
+        "cache_dir",
+        "tags",
     }
+)
 
 
-def _cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:
+@dataclass(frozen=True)
+class Setup:
+    """What the trainer settled while setting a run up, as run.json records it.
+
+    data_cached_in_memory / decoded_cache_file: how the images are served; lr_applied: the base
+    learning rate after batch scaling; precision: fp32/bf16/fp16 as resolved; device: from
+    :func:`interface.training.provenance.device_description`; setup_time_s: seconds before the
+    first step.
+    """
+
+    num_classes: int
+    num_images: int
+    data_cached_in_memory: bool
+    decoded_cache_file: str | None
+    steps_per_epoch: int
+    lr_applied: float
+    precision: str
+    channels_last: bool
+    device: dict[str, Any]
+    setup_time_s: float
+
+
+def run_record(config: RunConfig, state: RunState, setup: Setup, wall_time_s: float) -> RunRecord:
+    """The run record of a finished run: its config, how it was set up, and its final state."""
+    done = state.summary(config.batch_size, setup.steps_per_epoch)
+    return RunRecord(
+        backbone=config.backbone,
+        embedding_size=config.embedding_size,
+        input_size=config.input_size,
+        loss=config.loss,
+        loss_params=config.loss_params,
+        seed=config.seed,
+        num_classes=setup.num_classes,
+        num_images=setup.num_images,
+        data_cached_in_memory=setup.data_cached_in_memory,
+        decoded_cache_file=setup.decoded_cache_file,
+        steps=done["steps"],
+        steps_per_epoch=setup.steps_per_epoch,
+        epochs_done=done["epochs_done"],
+        global_batch=config.batch_size,
+        lr_applied=setup.lr_applied,
+        precision=setup.precision,
+        channels_last=setup.channels_last,
+        nonfinite_steps=done["nonfinite_steps"],
+        wall_time_s=wall_time_s,
+        setup_time_s=setup.setup_time_s,
+        train_time_s=done["train_time_s"],
+        train_cpu_time_s=done["train_cpu_time_s"],
+        images_per_s=done["images_per_s"],
+        final_loss=done["final_loss"],
+        device=setup.device,
+        git_revision=git_revision(),
+        versions=library_versions(),
+        finished_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        tags=config.tags,
+        config=config.to_dict(),
+    )
+
+
+def cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:
+    """``module``'s state_dict as detached CPU tensors."""
     return {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
 
-def write_outputs(trainer: Trainer, info: dict[str, Any], head_state: dict[str, Any] | None = None) -> None:
-    """Write model.pt, head.pt, metrics.jsonl, then run.json; remove the resume file.
-
-    ``head_state``: the loss state for head.pt when the trainer's head is sharded (gathered, in
-    the single-process layout); None: the trainer's loss module's own state_dict.
-    """
-    out = trainer.out_dir
-    save_torch(out / MODEL_NAME, _cpu_state(trainer.backbone))
+def write_outputs(
+    out: Path,
+    record: RunRecord,
+    backbone: dict[str, torch.Tensor],
+    head_state: dict[str, Any],
+    metrics: list[dict[str, Any]],
+) -> None:
+    """Write model.pt (``backbone``: CPU state_dict), head.pt (the loss module's ``head_state`` in
+    the single-process layout), metrics.jsonl, then run.json (``record``); remove the resume file."""
+    save_torch(out / MODEL_NAME, backbone)
     head = {
-        "loss": trainer.config.loss,
-        "loss_params": trainer.config.loss_params,
-        "num_classes": trainer.num_classes,
-        "embedding_size": trainer.config.embedding_size,
-        "state_dict": _cpu_state(trainer.loss) if head_state is None else head_state,
+        "loss": record.loss,
+        "loss_params": record.loss_params,
+        "num_classes": record.num_classes,
+        "embedding_size": record.embedding_size,
+        "state_dict": head_state,
     }
     save_torch(out / HEAD_NAME, head)
     with atomic_open(out / METRICS_NAME, "w", encoding="utf-8") as handle:
-        for record in trainer.progress.metrics:
-            handle.write(json.dumps(record) + "\n")
-    write_json(out / INFO_NAME, info)
+        for line in metrics:
+            handle.write(json.dumps(line) + "\n")
+    write_json(out / INFO_NAME, record.to_json())
     (out / RESUME_NAME).unlink(missing_ok=True)
 
 
-def _read_info(run_dir: Path) -> dict[str, Any]:
+def read_record(run_dir: Path) -> AnyRunRecord:
+    """The run record of ``run_dir`` (trained or imported); InputError naming run.json otherwise."""
     path = run_dir / INFO_NAME
     if not path.is_file():
         raise InputError(f"{path}: run.json not found (is {run_dir} a finished training run?)")
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: unreadable run.json ({exc})") from None
-    missing = [k for k in ("backbone", "embedding_size", "input_size") if k not in info]
-    if missing:
-        raise InputError(f"{path}: run.json lacks {', '.join(missing)}")
-    return info
+    return read_run_record(path)
 
 
-def finished_run(run_dir: Path, config: RunConfig) -> dict[str, Any] | None:
-    """run.json of a finished run in ``run_dir`` trained with ``config`` (runtime keys aside), else None.
+def finished_run(run_dir: Path, config: RunConfig) -> RunRecord | None:
+    """The record of a finished run in ``run_dir`` trained with ``config`` (runtime keys aside), else None.
 
     A finished run trained with a different config raises InputError naming the first differing key.
     """
-    from interface.training.trainer import RUNTIME_KEYS
-
     if not all((run_dir / name).is_file() for name in (INFO_NAME, MODEL_NAME, HEAD_NAME)):
         return None
-    info = _read_info(run_dir)
+    record = read_record(run_dir)
+    if not isinstance(record, RunRecord):
+        raise InputError(
+            f"{run_dir / INFO_NAME}: holds an imported checkpoint, not a trained run; use another RUN_DIR"
+        )
     current = config.to_dict()
-    for key, value in info.get("config", {}).items():
+    for key, value in record.config.items():
         if key not in RUNTIME_KEYS and current.get(key) != value:
             raise InputError(
                 f"{run_dir / INFO_NAME}: finished run has {key}={value!r} but the config says {current.get(key)!r}; "
                 "use another RUN_DIR"
             )
-    return info
-
-
-def recorded_plugins(info: dict[str, Any], where: Path) -> list[str]:
-    """The plugins a run was trained with (run.json ``config.plugins``); ``where`` names run.json."""
-    config = info.get("config")
-    plugins = config.get("plugins", []) if isinstance(config, dict) else []
-    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
-        raise InputError(f"{where}: key config.plugins is {plugins!r}; expected a list of strings")
-    return plugins
+    return record
 
 
 def load_run(
     run_dir: str | Path, plugins: Sequence[str] = (), trust_run_plugins: bool = False
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild a trained backbone: ``(module in eval mode on CPU, run.json content)``.
+    """Rebuild a trained backbone: ``(module in eval mode on CPU, run.json content)``, the content
+    read through its run record (:func:`read_record`: checked format and keys).
 
     The only way the evaluator obtains a model: run.json gives backbone, embedding_size and
     input_size; model.pt the weights. Missing or corrupt files raise InputError naming them.
@@ -187,10 +218,10 @@ def load_run(
     from interface.training.plugins import import_plugins, same_plugin
 
     run_dir = Path(run_dir)
-    info = _read_info(run_dir)
+    record = read_record(run_dir)
     where = run_dir / INFO_NAME
     import_plugins(list(plugins))
-    untrusted = [p for p in recorded_plugins(info, where) if not any(same_plugin(p, q) for q in plugins)]
+    untrusted = [p for p in record.plugins if not any(same_plugin(p, q) for q in plugins)]
     if untrusted and trust_run_plugins:
         import_plugins(untrusted)
     elif untrusted:
@@ -202,7 +233,7 @@ def load_run(
         )
     try:
         model = build_backbone(
-            info["backbone"], embedding_size=info["embedding_size"], input_size=info["input_size"]
+            record.backbone, embedding_size=record.embedding_size, input_size=record.input_size
         )
     except InputError as exc:
         hint = (
@@ -219,9 +250,9 @@ def load_run(
         model.load_state_dict(state)
     except Exception as exc:  # noqa: BLE001  (not a state_dict, or another model's: the file is unusable)
         raise InputError(
-            f"{path}: model.pt does not fit backbone {info['backbone']!r} ({type(exc).__name__}: {str(exc)[:200]})"
+            f"{path}: model.pt does not fit backbone {record.backbone!r} ({type(exc).__name__}: {str(exc)[:200]})"
         ) from None
-    return model.eval(), info
+    return model.eval(), record.to_json()
 
 
 class _LogFile(logging.FileHandler):

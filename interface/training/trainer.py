@@ -31,19 +31,12 @@ from torch import nn
 from tqdm import tqdm
 
 from interface.atomic import remove_stale_temporaries
+from interface.contracts.run_record import RunRecord
 from interface.errors import InputError
 from interface.limits import MIN_BATCH_PER_PROCESS
 from interface.training import runs
 from interface.training.batches import EpochPlan, MemorySource
-from interface.training.checkpoint import (
-    RESUME_NAME,
-    Progress,
-    Window,
-    load_checkpoint,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-)
+from interface.training.checkpoint import RESUME_NAME, RunState, Window, load_checkpoint, save_checkpoint
 from interface.training.classifier import (
     build_classifier,
     data_parallel,
@@ -58,24 +51,12 @@ from interface.training.distributed import Context, all_max, all_mean, setup, te
 from interface.training.lock import RunLock
 from interface.training.optim import SGD
 from interface.training.plugins import import_plugins
+from interface.training.provenance import device_description
+from interface.training.runs import RUNTIME_KEYS
 from interface.training.schedule import Schedule
 
 log = logging.getLogger("interface.training")
 
-#: config keys that may change between an interrupted run and its resumption (how, not what).
-RUNTIME_KEYS = frozenset(
-    {
-        "device",
-        "threads",
-        "num_workers",
-        "log_every",
-        "checkpoint_every",
-        "compile",
-        "cache_mb",
-        "cache_dir",
-        "tags",
-    }
-)
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 
 
@@ -156,7 +137,7 @@ def _check_batch_per_process(backbone: nn.Module, batch_size: int, world: int) -
 
 
 class Trainer:
-    """One run: ``Trainer(config, out_dir).run() -> run_info`` (see module docstring)."""
+    """One run: ``Trainer(config, out_dir, ctx).run() -> RunRecord`` (see module docstring)."""
 
     def __init__(self, config: RunConfig, out_dir: Path, ctx: Context) -> None:
         self.config, self.out_dir, self.ctx = config, Path(out_dir), ctx
@@ -221,7 +202,7 @@ class Trainer:
         self.scaler = (
             torch.amp.GradScaler(self.device.type, growth_interval=100) if self.precision == "fp16" else None
         )
-        self.progress = Progress(Window.empty(self.device))
+        self.progress = RunState(Window.empty(self.device))
         self.stop_requested = self.stopping = False
         self.flag_values = {False: torch.zeros((), dtype=torch.bool, device=self.device)}
         self.flag_values[True] = ~self.flag_values[False]
@@ -233,13 +214,13 @@ class Trainer:
             return
         saved = load_checkpoint(path)
         _check_resumable(saved["config"], self.config, path)
-        progress = Progress.from_state(saved, path, self.device)
+        progress = RunState.from_state(saved, path, self.device)
         try:
             self.backbone.load_state_dict(saved["backbone"])
             load_head_state(self.loss, self.optimizer, saved["loss"], saved["optimizer"])
             if self.scaler is not None and saved["scaler"] is not None:
                 self.scaler.load_state_dict(saved["scaler"])
-            set_rng_state(saved["rng"])
+            progress.restore_rng()
         except Exception as exc:  # noqa: BLE001  (the config matched, so the file itself is wrong)
             raise InputError(
                 f"{path}: resume file does not fit this run ({type(exc).__name__}: "
@@ -269,8 +250,7 @@ class Trainer:
             "loss": states[0],
             "optimizer": states[1],
             "scaler": None if self.scaler is None else self.scaler.state_dict(),
-            "rng": rng_state(),
-            **self.progress.to_state(),
+            **self.progress.to_state(),  # counters, metrics, logging window, RNG snapshot
         }
         save_checkpoint(self.out_dir / RESUME_NAME, payload)
 
@@ -424,17 +404,34 @@ class Trainer:
         p.train_cpu_time = cpu_time0 + time.process_time() - cpu_start
 
     # ------------------------------------------------------------------------------------- run
-    def run(self) -> dict[str, Any]:
+    def run(self) -> RunRecord:
         wall0 = time.perf_counter()
         self._prepare()
-        self.setup_time = time.perf_counter() - wall0
+        setup = runs.Setup(
+            num_classes=self.num_classes,
+            num_images=self.data.num_images,
+            data_cached_in_memory=self.data.cached,
+            decoded_cache_file=self.data.decoded_file,
+            steps_per_epoch=self.plan.steps_per_epoch,
+            lr_applied=self.lr,
+            precision=self.precision,
+            channels_last=self.channels_last,
+            device=device_description(self.device, self.ctx.world),
+            setup_time_s=time.perf_counter() - wall0,
+        )
         self.model.train()
         self._loop()
-        info = runs.run_info(self, wall_time_s=time.perf_counter() - wall0)
-        head = single_process_state(self.loss)  # collective when sharded
+        record = runs.run_record(self.config, self.progress, setup, wall_time_s=time.perf_counter() - wall0)
+        head = single_process_state(self.loss)  # collective when sharded; None: the loss's own state
         if self.ctx.is_main:
-            runs.write_outputs(self, info, head)
-        return info
+            runs.write_outputs(
+                self.out_dir,
+                record,
+                runs.cpu_state(self.backbone),
+                runs.cpu_state(self.loss) if head is None else head,
+                self.progress.metrics,
+            )
+        return record
 
 
 def train(config: RunConfig, out_dir: str | Path) -> dict[str, Any]:
@@ -463,12 +460,12 @@ def _train_locked(config: RunConfig, out_dir: Path, ctx: Context) -> dict[str, A
     if finished is not None:
         log.info("%s already holds this finished run; nothing to do", out_dir)
         teardown(ctx)
-        return finished
+        return finished.to_json()
     handler = runs.attach_log(out_dir) if ctx.is_main else None
     trainer = Trainer(config, out_dir, ctx)
     previous = _install_stop_handlers(trainer)
     try:
-        info = trainer.run()
+        info = trainer.run().to_json()
     except BaseException:
         if ctx.world > 1 and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from run_records import write_run_json
 
 from interface.contracts.score_record import (
     EvaluatorSpec,
@@ -102,16 +103,15 @@ def write_results(
             if rid in failed:
                 (rdir / "train.log").write_text("crashed\n")
                 continue
-            info = {  # the trainer's run.json keys (interface/training/runs.py), abridged
-                "backbone": BACKBONE,
-                "loss": loss,
-                "seed": seed,
-                "config": {"loss": loss, "backbone": BACKBONE, "seed": seed},
-                "wall_time_s": 10.0 + seed,
-                "images_per_s": 100.0 + 10 * seed,
-                "tags": {"dataset": DATASET, "setting": setting, "run_id": rid},
-            }
-            (rdir / "run.json").write_text(json.dumps(info))
+            write_run_json(
+                rdir,
+                backbone=BACKBONE,
+                loss=loss,
+                seed=seed,
+                wall_time_s=10.0 + seed,
+                images_per_s=100.0 + 10 * seed,
+                tags={"dataset": DATASET, "setting": setting, "run_id": rid},
+            )
             (rdir / "train.log").write_text("ok\n")
             (root / "logs" / "train").mkdir(parents=True, exist_ok=True)  # the workflow's per-rule log
             (root / "logs" / "train" / f"{rid}.log").write_text("ok\n")

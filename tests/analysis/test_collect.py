@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from analysis_fakes import BENCHES, DROPPED, FAILED, METHODS, N_FOLDS, SEEDS, accuracy, record_json, run_id
+from run_records import write_run_json
 
 from analysis.collect import (
     FOLD_METRIC,
@@ -21,7 +22,7 @@ from analysis.collect import (
     read_tidy,
     write_csv,
 )
-from analysis.runinfo import parse_run_id, run_metadata
+from analysis.runinfo import run_metadata
 from interface.errors import InputError
 
 
@@ -132,26 +133,37 @@ def test_read_tidy_rejects_missing_column(tmp_path: Path) -> None:
         read_tidy(path)
 
 
-def test_parse_run_id_and_bad_id() -> None:
-    assert parse_run_id("casia__iresnet50__interface__variant=dd__s3") == {
+def test_identity_comes_from_the_run_id_and_a_bad_id_leaves_it_empty(tmp_path: Path) -> None:
+    meta = run_metadata("casia__iresnet50__interface__variant=dd__s3", None)
+    assert {k: meta[k] for k in ("dataset", "backbone", "loss", "setting", "seed")} == {
         "dataset": "casia",
         "backbone": "iresnet50",
         "loss": "interface",
         "setting": "variant=dd",
         "seed": 3,
     }
-    with pytest.raises(InputError, match="run id"):
-        parse_run_id("casia__r50__arcface__s1")
+    bad = run_metadata("casia__r50__arcface__s1", None)
+    assert [bad[k] for k in ("dataset", "loss", "seed")] == ["", "", ""]
 
 
-def test_run_metadata_ignores_logged_numbers_under_identity_keys(tmp_path: Path) -> None:
+def test_run_metadata_reads_the_record_and_flags_one_of_another_format(tmp_path: Path) -> None:
     rid = run_id("arcface", "m=0.5", 0)
-    (tmp_path / rid).mkdir()
-    (tmp_path / rid / "run.json").write_text(
-        json.dumps({"final": {"loss": 1.25}, "timing": {"wall_time_s": 3.5}})
-    )
+    write_run_json(tmp_path / rid, wall_time_s=3.5, images_per_s=7.0, tags={"dataset": "other"})
     meta = run_metadata(rid, tmp_path / rid)
-    assert meta["loss"] == "arcface" and meta["wall_time_s"] == 3.5 and math.isnan(meta["images_per_s"])
+    assert (meta["dataset"], meta["loss"], meta["wall_time_s"], meta["images_per_s"]) == (
+        "other",
+        "arcface",
+        3.5,
+        7.0,
+    )
+    assert meta["run_status"] == "ok" and meta["external"] is False
+    path = tmp_path / rid / "run.json"
+    info = json.loads(path.read_text())
+    path.write_text(json.dumps({**info, "format": "interface-run/99"}))
+    meta = run_metadata(rid, tmp_path / rid)
+    status = meta["run_status"]
+    assert status.startswith(f"bad run.json: {path}: format 'interface-run/99'") and "\n" not in status
+    assert math.isnan(meta["wall_time_s"]) and meta["dataset"] == "synthface"  # the run id fills in
 
 
 def test_cli_bad_folder_is_one_line_error(tmp_path: Path, capsys) -> None:

@@ -6,9 +6,11 @@ import json
 
 import torch
 from analysis_fakes import record_json
+from run_records import write_run_json
 
 from analysis.collect import collect, read_tidy, write_csv
 from interface.backbones import build_backbone
+from interface.contracts.run_record import ImportedRunRecord
 from interface.external.cli import main as import_main
 
 
@@ -32,10 +34,7 @@ def test_external_column_from_run_json(tmp_path):
         == 0
     )
     trained = "toy__tiny__arcface__default__s0"
-    (runs / trained).mkdir()
-    (runs / trained / "run.json").write_text(
-        json.dumps({"backbone": "tiny", "external": "yes"})
-    )  # not `true`
+    write_run_json(runs / trained)  # a trained run's record: never external
     (runs / "toy__tiny__arcface__default__s1").mkdir()  # no run.json yet
     for run_id in (imported, trained):
         (scores / run_id).mkdir(parents=True)
@@ -81,12 +80,17 @@ def test_external_row_beside_its_published_entry(tmp_path):
     # the run of an arcface_torch r18 scored on a real-data benchmark set named "bench"
     run_id = "bench__iresnet18__external__label=ms1mv3-r18__s0"
     (runs / run_id).mkdir()
-    info = {
-        "backbone": "iresnet18",
-        "external": True,
-        "published_as": {"dataset": "ms1mv3", "loss": "arcface"},
-    }
-    (runs / run_id / "run.json").write_text(json.dumps(info))
+    record = ImportedRunRecord(
+        run_id=run_id,
+        backbone="iresnet18",
+        embedding_size=512,
+        input_size=112,
+        external=True,
+        provenance={"label": "ms1mv3-r18"},
+        tags={"run_id": run_id, "loss": "external", "setting": "label=ms1mv3-r18", "seed": 0},
+        published_as={"dataset": "ms1mv3", "loss": "arcface"},
+    )
+    (runs / run_id / "run.json").write_text(json.dumps(record.to_json()))
     base = {"backbone": "iresnet18", "benchmark": "agedb_30", "metric": "accuracy", "n_seeds": 1}
     summary = pd.DataFrame(
         [

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from analysis_fakes import DROPPED, FAILED, NEVER_RUN, run_id
 from analysis_tidy import fixed_table
+from run_records import write_run_json
 
 from analysis import collect, report
 from analysis.figures import geometry, toy
@@ -105,9 +106,8 @@ def test_config_plugins_are_imported_before_the_figures_run_plugins_only_reporte
     tidy = tmp_path / "scores.csv"
     tidy.write_text(",".join(collect.TIDY_COLUMNS) + "\n")
     rid = run_id("hostmargin", "m=0.25", 0)
-    (tmp_path / "runs" / rid).mkdir(parents=True)
-    (tmp_path / "runs" / rid / "run.json").write_text(
-        json.dumps({"config": {"plugins": ["host.py", "my_losses.py"]}})
+    write_run_json(
+        tmp_path / "runs" / rid, loss="hostmargin", config={"plugins": ["host.py", "my_losses.py"]}
     )
     config = {"config": {"plugins": ["my_losses.py"]}, "runs": [{"run_id": rid, "loss": "hostmargin"}]}
     (tmp_path / "c.json").write_text(json.dumps(config))

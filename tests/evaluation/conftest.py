@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
+from run_records import write_run_json
 
 
 @pytest.fixture(scope="session")
@@ -19,8 +18,7 @@ def toy_run(tmp_path_factory):
     torch.manual_seed(0)
     model = build_backbone("tiny", embedding_size=16, input_size=32)
     torch.save(model.state_dict(), run / "model.pt")
-    info = {"backbone": "tiny", "embedding_size": 16, "input_size": 32, "tags": {"run_id": "toy-run"}}
-    (run / "run.json").write_text(json.dumps(info))
+    write_run_json(run, backbone="tiny", embedding_size=16, input_size=32, tags={"run_id": "toy-run"})
     return run
 
 

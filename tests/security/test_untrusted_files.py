@@ -30,6 +30,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
 from _util import cli, last_line, smoke_data, tiny_run  # noqa: E402
+from run_records import write_run_json  # noqa: E402
 
 from interface.data import read_bin  # noqa: E402
 from interface.errors import InputError  # noqa: E402
@@ -402,8 +403,7 @@ def test_report_imports_only_the_configs_plugins(tmp_path, monkeypatch):
     marker = tmp_path / MARKER
     plugin = _evil_plugin(tmp_path, marker)
     rid = "synth__tiny__theirloss__m=0.5__s0"
-    (tmp_path / "runs" / rid).mkdir(parents=True)
-    (tmp_path / "runs" / rid / "run.json").write_text(json.dumps({"config": {"plugins": [str(plugin)]}}))
+    write_run_json(tmp_path / "runs" / rid, loss="theirloss", config={"plugins": [str(plugin)]})
     tidy = tmp_path / "scores.csv"
     tidy.write_text(",".join(collect.TIDY_COLUMNS) + "\n")
     (tmp_path / "c.json").write_text(json.dumps({"config": {"plugins": []}, "runs": [{"run_id": rid}]}))
@@ -428,7 +428,7 @@ def test_run_id_that_would_leave_the_cache_folder_is_refused(bad, tmp_path, caps
     from interface.evaluation.cli import main
 
     run = _run_copy(tmp_path)
-    _edit_run_json(run, run_id=bad)
+    _edit_run_json(run, tags={"run_id": bad})
     cache, out = tmp_path / "cache", tmp_path / "scores" / "lfw.json"
     code = main(
         ["--run", str(run), "--benchmark", "lfw", "--kind", "verification",

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import wfconfig
 import wfdatasets
-import wfmatrix
 import wfruns
 import yaml
 from conftest import REPO
 from snakemake.utils import update_config
 
 from interface import limits
+from interface.contracts import run_id as grammar
 from interface.errors import InputError
 from interface.losses import list_losses
 from interface.losses.registry import loss_class
@@ -100,11 +100,11 @@ def test_full_matrix_covers_every_loss_at_its_default_and_the_sweeps():
 def test_run_ids_parse_back_to_their_fields():
     _, runs = resolve(load())
     for run_id, run in runs.items():
-        parsed = wfmatrix.parse_run_id(run_id)
-        assert (parsed["dataset"], parsed["backbone"], parsed["loss"], parsed["setting"], parsed["seed"]) == (
+        parsed = grammar.RunId.parse(run_id)
+        assert (parsed.dataset, parsed.backbone, parsed.loss, parsed.setting, parsed.seed) == (
             run.dataset, run.backbone, run.loss, run.setting, run.seed,
         )  # fmt: skip
-        assert parsed["params"] == run.params
+        assert grammar.parse_setting(parsed.setting) == run.params
 
 
 def test_run_config_is_accepted_by_the_trainers_own_config_check(tmp_path):
@@ -188,10 +188,10 @@ def test_paper_configs_resolve_against_real_folder_layouts(name, dataset, backbo
     ],
 )
 def test_canonical_values_give_one_spelling_per_value(value, default, typed, text):
-    got_typed, got_text = wfmatrix.canonical(value, default, "k")
+    got_typed, got_text = grammar.canonical(value, default, "k")
     assert (got_typed, got_text) == (typed, text)
     assert type(got_typed) is type(typed)
-    assert wfmatrix.parse_setting(f"k={got_text}") == {"k": typed}
+    assert grammar.parse_setting(f"k={got_text}") == {"k": typed}
 
 
 @pytest.mark.parametrize(
@@ -200,16 +200,16 @@ def test_canonical_values_give_one_spelling_per_value(value, default, typed, tex
 )
 def test_canonical_rejects_values_of_the_wrong_kind(value, default):
     with pytest.raises(InputError, match=r"^config key k: "):
-        wfmatrix.canonical(value, default, "k")
+        grammar.canonical(value, default, "k")
 
 
 def test_setting_lists_categorical_parameters_first_then_declaration_order():
     defaults = loss_class("interface").default_params
     assert (
-        wfmatrix.setting_string({"alpha": "0.2", "variant": "dd"}, wfmatrix.param_order(defaults))
+        grammar.setting_string({"alpha": "0.2", "variant": "dd"}, grammar.param_order(defaults))
         == "variant=dd,alpha=0.2"
     )
-    assert wfmatrix.setting_string({}, wfmatrix.param_order(defaults)) == "default"
+    assert grammar.setting_string({}, grammar.param_order(defaults)) == "default"
 
 
 def _entry(**entry) -> dict:

@@ -9,10 +9,9 @@ import torch
 import yaml
 from conftest import REPO, job_counts, smoke_config, snakemake
 from wfexternal import external_runs, import_args
-from wfmatrix import parse_run_id
 
-from analysis.runinfo import parse_run_id as analysis_parse_run_id
 from interface.backbones import build_backbone
+from interface.contracts.run_id import RunId
 from interface.errors import InputError
 
 RUN_ID = "synth-smoke__tiny__external__label=tiny-ref__s0"
@@ -27,7 +26,7 @@ def _config(tmp_path, **entry):
     return config
 
 
-def test_entry_becomes_a_run_both_grammars_parse(tmp_path):
+def test_entry_becomes_a_run_the_grammar_parses(tmp_path):
     (tmp_path / "tiny.pth").write_bytes(b"")
     runs = external_runs(_config(tmp_path, input_size=32), {}, tmp_path)
     assert list(runs) == [RUN_ID]
@@ -39,7 +38,7 @@ def test_entry_becomes_a_run_both_grammars_parse(tmp_path):
         "label=tiny-ref",
         0,
     )
-    assert parse_run_id(RUN_ID)["setting"] == analysis_parse_run_id(RUN_ID)["setting"] == "label=tiny-ref"
+    assert RunId.parse(RUN_ID).run_id == run.run_id and RunId.parse(RUN_ID).setting == "label=tiny-ref"
     config = _config(tmp_path, input_size=32, published={"dataset": "ms1mv3", "loss": "arcface"})
     args = import_args(run, config)
     assert args[args.index("--run-id") + 1] == RUN_ID and args[args.index("--input-size") + 1] == "32"

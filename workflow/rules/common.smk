@@ -17,7 +17,14 @@ import wfdatasets  # noqa: E402
 import wfexternal  # noqa: E402
 import wfruns  # noqa: E402
 from interface.bench.cli import BENCHMARKS as BENCH_NAMES  # noqa: E402
+from interface.contracts.run_id import RUN_ID_WILDCARD  # noqa: E402
 from interface.errors import InputError  # noqa: E402
+
+
+# Any {run} wildcard, in these rules or a host workflow's own (extra_runs), is a run id of the
+# project's grammar; rules narrow it further to the runs they make.
+wildcard_constraints:
+    run=RUN_ID_WILDCARD,
 
 
 def prepend_env(name, value):

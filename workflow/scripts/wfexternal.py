@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from wfdatasets import expand
-from wfmatrix import Run, make_run_id
+from wfmatrix import Run
 
+from interface.contracts.run_id import RunId
 from interface.errors import InputError
 from interface.external.importer import EXTERNAL_LOSS, SETTING_KEY
 from interface.limits import RUN_RANGES, check
@@ -53,12 +54,12 @@ def external_runs(config: dict[str, Any], taken: dict[str, Run], workdir: Path) 
         weights = workdir / weights_path(label, config)
         if not weights.is_file():
             raise InputError(f"config key {where}.weights: {weights} is not a file")
-        run_id = make_run_id(entry["dataset"], entry["backbone"], EXTERNAL_LOSS, f"{SETTING_KEY}={label}", 0)
-        if run_id in taken:
-            raise InputError(f"config key {where}: run {run_id} is also declared by {taken[run_id].where}")
-        runs[run_id] = Run(
-            run_id, entry["dataset"], entry["backbone"], EXTERNAL_LOSS, f"{SETTING_KEY}={label}", 0, {}, where
-        )
+        ident = RunId.make(entry["dataset"], entry["backbone"], EXTERNAL_LOSS, f"{SETTING_KEY}={label}", 0)
+        if ident.run_id in taken:
+            raise InputError(
+                f"config key {where}: run {ident.run_id} is also declared by {taken[ident.run_id].where}"
+            )
+        runs[ident.run_id] = Run.declared(ident, {}, where)
     return runs
 
 

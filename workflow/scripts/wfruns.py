@@ -12,8 +12,9 @@ from typing import Any
 
 from wfconfig import validate
 from wfdatasets import check_dataset, dataset_dir
-from wfmatrix import Run, entry_points, make_run_id, param_order, parse_run_id, setting_string
+from wfmatrix import Run, entry_points
 
+from interface.contracts.run_id import RunId, param_order, parse_setting, setting_string
 from interface.errors import InputError
 
 #: RUN.yaml keys the workflow fills per run (everything else comes from the config's ``train``).
@@ -67,15 +68,15 @@ def expand_matrix(config: dict[str, Any], schema: dict[str, Any]) -> dict[str, R
             same[resolved] = (point.where, setting)
             for dataset in datasets:
                 for seed in entry.get("seeds", config["matrix"]["seeds"]):
-                    run_id = make_run_id(dataset, backbone, loss, setting, seed)
-                    if run_id in runs:
-                        raise InputError(
-                            f"config key {point.where}: run {run_id} is also declared by {runs[run_id].where}; "
-                            "two matrix entries map to the same output path"
-                        )
-                    runs[run_id] = Run(
-                        run_id, dataset, backbone, loss, setting, seed, point.typed, point.where
+                    run = Run.declared(
+                        RunId.make(dataset, backbone, loss, setting, seed), point.typed, point.where
                     )
+                    if run.run_id in runs:
+                        raise InputError(
+                            f"config key {point.where}: run {run.run_id} is also declared by "
+                            f"{runs[run.run_id].where}; two matrix entries map to the same output path"
+                        )
+                    runs[run.run_id] = run
     return runs
 
 
@@ -84,25 +85,14 @@ def extra_runs(config: dict[str, Any], matrix: dict[str, Run]) -> dict[str, Run]
     runs = {}
     for i, run_id in enumerate(config.get("extra_runs") or []):
         where = f"extra_runs[{i}]"
-        parts = parse_run_id(run_id, where=f"config key {where}")
-        if parts["dataset"] not in config["datasets"]:
-            raise InputError(
-                f"config key {where}: dataset {parts['dataset']!r} of {run_id} is not in datasets"
-            )
+        ident = RunId.parse(run_id, where=f"config key {where}")
+        if ident.dataset not in config["datasets"]:
+            raise InputError(f"config key {where}: dataset {ident.dataset!r} of {run_id} is not in datasets")
         if run_id in matrix:
             raise InputError(
                 f"config key {where}: {run_id} is already a run of the matrix ({matrix[run_id].where})"
             )
-        runs[run_id] = Run(
-            run_id,
-            parts["dataset"],
-            parts["backbone"],
-            parts["loss"],
-            parts["setting"],
-            parts["seed"],
-            parts["params"],
-            where,
-        )
+        runs[run_id] = Run.declared(ident, parse_setting(ident.setting), where)
     return runs
 
 
