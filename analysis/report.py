@@ -14,7 +14,6 @@ geometry where InterFace differs from ArcFace; (6) everything else in collapsed 
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.collect import read_items, read_tidy, write_csv
+from analysis.commands import add_tidy_argument, command_parser
 from analysis.environment import environment
 from analysis.external import as_published, trained_only
 from analysis.figures import significance
@@ -364,29 +364,27 @@ def build_report(
     return index
 
 
+#: The report's optional inputs besides the tidy table: (flag, what it names).
+_INPUT_PATHS = (
+    ("--runs", "folder of run folders (run.json, metrics.jsonl, head.pt)"),
+    ("--data-dir", "folder of dataset folders (manifest, contact_sheet.png)"),
+    ("--bench", "folder of bench JSON results"),
+    ("--config", "resolved workflow config (JSON)"),
+    (
+        "--score-jsons",
+        "folder of score records <run>/<benchmark>.json whose plots the ROC and pair-cosine "
+        "figures draw (no such figures without it)",
+    ),
+    ("--items", "per-item outcomes written by analysis.collect (default: items.npz beside --scores)"),
+)
+
+
 @cli_main
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis.report", description=__doc__.splitlines()[0].replace("``", "")
-    )
-    parser.add_argument("--scores", type=Path, required=True, help="tidy table written by analysis.collect")
-    parser.add_argument("--runs", type=Path, help="folder of run folders (run.json, metrics.jsonl, head.pt)")
-    parser.add_argument(
-        "--data-dir", type=Path, help="folder of dataset folders (manifest, contact_sheet.png)"
-    )
-    parser.add_argument("--bench", type=Path, help="folder of bench JSON results")
-    parser.add_argument("--config", type=Path, help="resolved workflow config (JSON)")
-    parser.add_argument(
-        "--score-jsons",
-        type=Path,
-        help="folder of score records <run>/<benchmark>.json whose plots the ROC and pair-cosine "
-        "figures draw (no such figures without it)",
-    )
-    parser.add_argument(
-        "--items",
-        type=Path,
-        help="per-item outcomes written by analysis.collect (default: items.npz beside --scores)",
-    )
+    parser = command_parser("analysis.report", __doc__)
+    add_tidy_argument(parser)
+    for flag, what in _INPUT_PATHS:
+        parser.add_argument(flag, type=Path, help=what)
     parser.add_argument(
         "--out", type=Path, required=True, help="report folder (index.html, tables/, figures/)"
     )

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,11 @@ SCORE_FORMAT = RecordFormat("interface-score", 1)
 MAX_ROC_POINTS = 400
 #: Bins of the pair-score histogram over cosine similarity [-1, 1].
 HISTOGRAM_BINS = 100
+
+
+def _fields(record: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The dataclass ``record``'s fields by name in declaration order (the JSON key order), less ``skip``."""
+    return {f.name: getattr(record, f.name) for f in fields(record) if f.name not in skip}
 
 
 @dataclass(frozen=True)
@@ -55,13 +60,7 @@ class EvaluatorSpec:
     _KEYS = ("name", "evaluator", "version", "reproduces")
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "evaluator": self.evaluator,
-            "version": self.version,
-            "reproduces": self.reproduces,
-            **self.protocol,
-        }
+        return {**_fields(self, skip=("protocol",)), **self.protocol}
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> EvaluatorSpec:
@@ -94,13 +93,7 @@ class ScoreRow:
     n_events: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "metric": self.metric,
-            "value": self.value,
-            "n": self.n,
-            "resolved": self.resolved,
-            "n_events": self.n_events,
-        }
+        return _fields(self)
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> ScoreRow:
@@ -147,7 +140,7 @@ class PairHistogram:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"edges": self.edges, "genuine": self.genuine, "impostor": self.impostor}
+        return _fields(self)
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> PairHistogram:
@@ -181,7 +174,7 @@ class RocPoints:
         return cls(fpr.tolist(), tpr.tolist())
 
     def to_json(self) -> dict[str, Any]:
-        return {"far": self.far, "tar": self.tar}
+        return _fields(self)
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> RocPoints:

@@ -13,14 +13,7 @@ from pathlib import Path
 import numpy as np
 from run_records import write_run_json
 
-from interface.contracts.score_record import (
-    EvaluatorSpec,
-    PairHistogram,
-    Plots,
-    RocPoints,
-    ScoreRecord,
-    ScoreRow,
-)
+from interface.contracts import score_record as sr
 
 DATASET, BACKBONE = "synthface", "tiny"
 METHODS = [("arcface", "m=0.5"), ("interface", "variant=dd,alpha=0.1"), ("softmax", "")]
@@ -48,7 +41,7 @@ def tar(loss: str, seed: int) -> float:
 def score_doc(rid: str, benchmark: str, kind: str, loss: str, seed: int) -> dict:
     """The score JSON the evaluator would write (built through the score-record contract)."""
     rng = np.random.default_rng([seed, len(loss)])
-    plots = Plots()
+    plots = sr.Plots()
     if kind == "verification":
         acc = accuracy(loss, seed)
         folds = (acc + 0.004 * rng.standard_normal(N_FOLDS)).tolist()
@@ -60,24 +53,24 @@ def score_doc(rid: str, benchmark: str, kind: str, loss: str, seed: int) -> dict
         ]
         extra = {"fold_accuracy": folds}  # the verification kind's key
         cosines = np.r_[rng.normal(0.6, 0.1, 50), rng.normal(0.1, 0.1, 50)]
-        plots = Plots(pair_histogram=PairHistogram.of(cosines, np.arange(100) < 50))
+        plots = sr.Plots(pair_histogram=sr.PairHistogram.of(cosines, np.arange(100) < 50))
     else:
         t = tar(loss, seed)
         rows = [("tar_at_far_1e-04", t, 300), ("tar_at_far_1e-02", min(1.0, t + 0.2), 300)]
         far = np.logspace(-5, 0, 30)
         extra = {}
-        plots = Plots(roc=RocPoints.thinned(far, np.clip(t + 0.1 * np.log10(far / 1e-4) / 4, 0, 1)))
-    spec = EvaluatorSpec("fake-" + kind, "fake-" + kind + "/v1", 1, "analysis_fakes", {"flip": "sum"})
-    return ScoreRecord(
-        rid, benchmark, kind, spec, [ScoreRow(m, v, n) for m, v, n in rows], plots=plots, extra=extra
+        plots = sr.Plots(roc=sr.RocPoints.thinned(far, np.clip(t + 0.1 * np.log10(far / 1e-4) / 4, 0, 1)))
+    spec = sr.EvaluatorSpec("fake-" + kind, "fake-" + kind + "/v1", 1, "analysis_fakes", {"flip": "sum"})
+    return sr.ScoreRecord(
+        rid, benchmark, kind, spec, [sr.ScoreRow(m, v, n) for m, v, n in rows], plots=plots, extra=extra
     ).to_json()
 
 
 def record_json(run_id: str, benchmark: str, kind: str, rows: list[dict], items: dict | None = None) -> dict:
     """A minimal score JSON of ``kind`` with the given rows (objects as the record writes them)."""
-    spec = EvaluatorSpec("fake-" + kind, "fake-" + kind + "/v1", 1, "analysis_fakes")
-    parsed = [ScoreRow.from_json(r, f"rows[{i}]") for i, r in enumerate(rows)]
-    return ScoreRecord(run_id, benchmark, kind, spec, parsed, items or {}).to_json()
+    spec = sr.EvaluatorSpec("fake-" + kind, "fake-" + kind + "/v1", 1, "analysis_fakes")
+    parsed = [sr.ScoreRow.from_json(r, f"rows[{i}]") for i, r in enumerate(rows)]
+    return sr.ScoreRecord(run_id, benchmark, kind, spec, parsed, items or {}).to_json()
 
 
 # the run whose training failed (no run.json, no scores) and the one missing score file

@@ -7,6 +7,7 @@ import pytest
 
 from interface.data.ijb import read_ijb
 from interface.errors import InputError
+from tests.data.refusals import refuses_without
 
 
 def _write(root, tid_lines, pts_lines, pair_lines, prefix="ijbx"):
@@ -44,10 +45,8 @@ def test_reads_meta(tmp_path):
 def test_missing_meta_files(tmp_path):
     with pytest.raises(InputError, match=r"meta: no \*_face_tid_mid\.txt"):
         read_ijb(tmp_path / "none")
-    root = _good(tmp_path / "D")
-    (root / "meta" / "ijbx_template_pair_label.txt").unlink()
-    with pytest.raises(InputError, match=r"ijbx_template_pair_label\.txt: missing"):
-        read_ijb(root)
+    pairs = "meta/ijbx_template_pair_label.txt"
+    refuses_without(read_ijb, _good(tmp_path / "D"), pairs, r"ijbx_template_pair_label\.txt: missing")
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import pytest
 
 from interface.data.ijb_1n import read_ijb_1n
 from interface.errors import InputError
+from tests.data.refusals import refuses_without
 
 PTS = "46.060 62.026 87.785 60.323 68.851 77.656 52.162 99.875 86.450 98.648 0.9"
 HEADER = "TEMPLATE_ID,SUBJECT_ID,FILENAME,SIGHTING_ID\n"
@@ -53,16 +54,10 @@ def test_ijbb_names_its_galleries_s1_s2(tmp_path):
 
 def test_missing_files(tmp_path):
     root = _write(tmp_path / "D")
-    (root / "meta" / "ijbc_1N_gallery_G2.csv").unlink()
-    with pytest.raises(InputError, match=r"ijbc_1N_gallery_G2\.csv: missing"):
-        read_ijb_1n(root)
-    (root / "meta" / "ijbc_1N_gallery_G1.csv").unlink()
-    with pytest.raises(InputError, match=r"no IJB 1:N gallery files"):
-        read_ijb_1n(root)
-    root = _write(tmp_path / "E")
-    (root / "meta" / "ijbc_1N_probe_mixed.csv").unlink()
-    with pytest.raises(InputError, match=r"ijbc_1N_probe_mixed\.csv: missing"):
-        read_ijb_1n(root)
+    refuses_without(read_ijb_1n, root, "meta/ijbc_1N_gallery_G2.csv", r"ijbc_1N_gallery_G2\.csv: missing")
+    refuses_without(read_ijb_1n, root, "meta/ijbc_1N_gallery_G1.csv", r"no IJB 1:N gallery files")
+    probe = "meta/ijbc_1N_probe_mixed.csv"
+    refuses_without(read_ijb_1n, _write(tmp_path / "E"), probe, r"ijbc_1N_probe_mixed\.csv: missing")
 
 
 @pytest.mark.parametrize(

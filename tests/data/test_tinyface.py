@@ -9,6 +9,7 @@ import scipy.io
 
 from interface.data.tinyface import read_tinyface
 from interface.errors import InputError
+from tests.data.refusals import refuses_without
 
 
 def _cells(names):
@@ -51,16 +52,10 @@ def test_reads_split(tmp_path):
 def test_missing_pieces(tmp_path):
     with pytest.raises(InputError, match=r"Testing_Set: missing"):
         read_tinyface(tmp_path / "nothing")
-    root = _write(tmp_path / "A")
-    (root / "Testing_Set" / "probe_img_ID_pairs.mat").unlink()
-    with pytest.raises(InputError, match=r"probe_img_ID_pairs\.mat: missing"):
-        read_tinyface(root)
-    root = _write(tmp_path / "B")
-    (root / "Testing_Set" / "Gallery_Match" / "12_2.jpg").unlink()
-    with pytest.raises(
-        InputError, match=r"gallery_match_img_ID_pairs\.mat: lists '12_2\.jpg', which is not in"
-    ):
-        read_tinyface(root)
+    probe_list, match = "Testing_Set/probe_img_ID_pairs.mat", "Testing_Set/Gallery_Match/12_2.jpg"
+    refuses_without(read_tinyface, _write(tmp_path / "A"), probe_list, r"probe_img_ID_pairs\.mat: missing")
+    listed = r"gallery_match_img_ID_pairs\.mat: lists '12_2\.jpg', which is not in"
+    refuses_without(read_tinyface, _write(tmp_path / "B"), match, listed)
     root = _write(tmp_path / "C")
     (root / "Testing_Set" / "Probe" / "5_9.jpg").write_bytes(b"x")
     with pytest.raises(InputError, match=r"Probe/5_9\.jpg: not listed in .*probe_img_ID_pairs\.mat"):

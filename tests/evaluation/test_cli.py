@@ -18,42 +18,26 @@ def _load(path):
     return json.loads(path.read_text())
 
 
+def _on_cpu(run, cache) -> list[str]:
+    """The flags that evaluate ``run`` on the CPU with its embedding cache in ``cache``."""
+    return ["--run", str(run), "--cache", str(cache), "--device", "cpu"]
+
+
+def _bench(name, kind, path, out) -> list[str]:
+    """The four flags that name one benchmark on the command line."""
+    return ["--benchmark", name, "--kind", kind, "--path", str(path), "--out", str(out)]
+
+
 @pytest.mark.slow
 def test_three_kinds_in_one_process_with_cache(toy_run, toy_data, tmp_path):
     outs = {k: tmp_path / "scores" / f"{k}.json" for k in ("toy_lfw", "toy_ijb", "toy_id")}
     argv = [
-        "--run",
-        str(toy_run),
-        "--cache",
-        str(tmp_path / "cache"),
-        "--device",
-        "cpu",
+        *_on_cpu(toy_run, tmp_path / "cache"),
         "--batch-size",
         "7",
-        "--benchmark",
-        "toy_lfw",
-        "--kind",
-        "verification",
-        "--path",
-        str(toy_data["bin"]),
-        "--out",
-        str(outs["toy_lfw"]),
-        "--benchmark",
-        "toy_ijb",
-        "--kind",
-        "ijb",
-        "--path",
-        str(toy_data["ijb"]),
-        "--out",
-        str(outs["toy_ijb"]),
-        "--benchmark",
-        "toy_id",
-        "--kind",
-        "identification",
-        "--path",
-        str(toy_data["identification"]),
-        "--out",
-        str(outs["toy_id"]),
+        *_bench("toy_lfw", "verification", toy_data["bin"], outs["toy_lfw"]),
+        *_bench("toy_ijb", "ijb", toy_data["ijb"], outs["toy_ijb"]),
+        *_bench("toy_id", "identification", toy_data["identification"], outs["toy_id"]),
         "--ladder",
         "10,30",
     ]
@@ -125,12 +109,7 @@ def test_three_kinds_in_one_process_with_cache(toy_run, toy_data, tmp_path):
     assert (
         main(
             [
-                "--run",
-                str(toy_run),
-                "--cache",
-                str(tmp_path / "cache"),
-                "--device",
-                "cpu",
+                *_on_cpu(toy_run, tmp_path / "cache"),
                 "--benchmarks-json",
                 str(spec_file),
             ]
@@ -156,14 +135,7 @@ def test_cleaned_identification_drops_listed_images(toy_run, toy_data, tmp_path)
                 "--device",
                 "cpu",
                 "--clean",
-                "--benchmark",
-                "toy_id_r",
-                "--kind",
-                "identification",
-                "--path",
-                str(toy_data["identification"]),
-                "--out",
-                str(out),
+                *_bench("toy_id_r", "identification", toy_data["identification"], out),
             ]
         )
         == 0
@@ -189,16 +161,7 @@ def test_cleaned_identification_drops_listed_images(toy_run, toy_data, tmp_path)
 )
 def test_bad_input_one_line(case, match, toy_run, toy_data, tmp_path, capsys):
     run = toy_run
-    bench = [
-        "--benchmark",
-        "b",
-        "--kind",
-        "verification",
-        "--path",
-        str(toy_data["bin"]),
-        "--out",
-        str(tmp_path / "o.json"),
-    ]
+    bench = _bench("b", "verification", toy_data["bin"], tmp_path / "o.json")
     if case == "no_model":
         run = tmp_path / "empty_run"
         run.mkdir()

@@ -116,13 +116,25 @@ class Metric:
 
 @dataclass
 class Scored:
-    """What a kind's scorer returns for one benchmark (the evaluator adds run id, kind and timing)."""
+    """What a kind's scorer returns for one benchmark (the evaluator adds run id, kind and timing).
+
+    ``items``: per-item outcomes by metric, given as any boolean flags (array or sequence) and kept
+    as JSON 0/1 integers, the one form the score record stores.
+    """
 
     spec: EvaluatorSpec
     rows: list[ScoreRow]
     extra: dict[str, Any] = field(default_factory=dict)
     items: dict[str, list[int]] = field(default_factory=dict)
     plots: Plots = field(default_factory=Plots)
+
+    def __post_init__(self) -> None:
+        self.items = {metric: _outcomes(flags) for metric, flags in self.items.items()}
+
+
+def _outcomes(flags: np.ndarray | Sequence[bool]) -> list[int]:
+    """Per-item outcomes as JSON 0/1 integers."""
+    return np.asarray(flags, dtype=bool).astype(int).tolist()
 
 
 #: ``score(ctx, bench) -> Scored``: embeds through ``ctx`` and scores ``bench``.
@@ -195,8 +207,3 @@ def row(metric: str, value: float, n: int, far: float | None = None, n_impostor:
     """One score row; ``far`` (with the ``n_impostor`` comparisons it is read on) marks a rate read-out."""
     n_events, resolved = (None, True) if far is None else rate_resolution(far, n_impostor)
     return ScoreRow(metric, float(value), int(n), bool(resolved), n_events)
-
-
-def outcomes(flags: np.ndarray | Sequence[bool]) -> list[int]:
-    """Per-item outcomes as JSON 0/1 integers."""
-    return np.asarray(flags, dtype=bool).astype(int).tolist()

@@ -13,16 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from interface.evaluation.identification import CMC_RANKS
-from interface.evaluation.kinds.base import (
-    BenchmarkKind,
-    Layout,
-    Metric,
-    Option,
-    Scored,
-    exact,
-    outcomes,
-    row,
-)
+from interface.evaluation.kinds.base import BenchmarkKind, Layout, Metric, Option, Scored, exact, row
 from interface.evaluation.kinds.ijb import TAR_METRIC
 from interface.evaluation.kinds.names import (
     RANK_PREFIX,
@@ -127,9 +118,7 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
         "cache_hit": hit,
         **{k: res[k] for k in ("n_probe_pairs", "n_genuine", "n_impostor", "n_distractors")},
     }
-    return Scored(
-        spec(res["ladder"], seed, cleaned), rows, extra, {rank_name(1): outcomes(res["rank1_hits"])}
-    )
+    return Scored(spec(res["ladder"], seed, cleaned), rows, extra, {rank_name(1): res["rank1_hits"]})
 
 
 KIND = BenchmarkKind(

@@ -22,7 +22,6 @@ from interface.evaluation.kinds.base import (
     Option,
     Scored,
     lowest_parameter,
-    outcomes,
     row,
 )
 from interface.evaluation.kinds.names import TAR_PREFIX, far_of, tar_at_far_name
@@ -142,7 +141,7 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
     extra["n_images"] = int(a["index"].size)
     extra["distinct_images"] = int(a["E0"].shape[0])
     extra["cache_hit"] = hit
-    items = {tar_at_far_name(far): outcomes(ok) for far, ok in res["accepted_at_far"].items()}
+    items = {tar_at_far_name(far): ok for far, ok in res["accepted_at_far"].items()}
     fpr, tpr, _ = roc.roc_curve(res["scores"], meta.labels)
     return Scored(spec(mode.label, chunk), rows, extra, items, Plots(roc=RocPoints.thinned(fpr, tpr)))
 

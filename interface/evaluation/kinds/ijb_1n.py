@@ -24,7 +24,6 @@ from interface.evaluation.kinds.base import (
     Scored,
     exact,
     lowest_parameter,
-    outcomes,
     row,
 )
 from interface.evaluation.kinds.ijb import KIND as IJB_KIND
@@ -122,7 +121,7 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
     extra = {"per_gallery": per_gallery, "n_probes": n, "n_nonmated_min": res["n_nonmated_min"],
              "mode": mode.label, "galleries": how, "distinct_images": int(a["E0"].shape[0]),
              "cache_hit": hit}  # fmt: skip
-    return Scored(spec(mode.label, how), rows, extra, {rank_name(1): outcomes(res["rank1_hits"])})
+    return Scored(spec(mode.label, how), rows, extra, {rank_name(1): res["rank1_hits"]})
 
 
 def _headline(metrics: set[str]) -> str | None:

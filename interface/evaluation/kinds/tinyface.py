@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from interface.evaluation.kinds.base import BenchmarkKind, Layout, Metric, Scored, exact, outcomes, row
+from interface.evaluation.kinds.base import BenchmarkKind, Layout, Metric, Scored, exact, row
 from interface.evaluation.kinds.names import RANK_PREFIX, rank_name
 from interface.evaluation.spec import evaluator_spec
 from interface.evaluation.tinyface import CMC_RANKS
@@ -77,7 +77,7 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
     rows = [row(rank_name(r), v, res["n_probes"]) for r, v in res["cmc"].items()]
     extra = {k: res[k] for k in ("n_probes", "n_gallery", "n_distractors")}
     extra.update({"n_gallery_matches": n_m, "cache_hit": hit})
-    return Scored(spec(), rows, extra, {rank_name(1): outcomes(res["rank1_hits"])})
+    return Scored(spec(), rows, extra, {rank_name(1): res["rank1_hits"]})
 
 
 KIND = BenchmarkKind(

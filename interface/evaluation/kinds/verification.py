@@ -13,16 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from interface.contracts.score_record import PairHistogram, Plots
-from interface.evaluation.kinds.base import (
-    BenchmarkKind,
-    Layout,
-    Metric,
-    Option,
-    Scored,
-    exact,
-    outcomes,
-    row,
-)
+from interface.evaluation.kinds.base import BenchmarkKind, Layout, Metric, Option, Scored, exact, row
 from interface.evaluation.spec import evaluator_spec, insightface_source
 from interface.limits import Range
 
@@ -92,7 +83,7 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
         spec(n_folds),
         rows,
         extra,
-        {"accuracy": outcomes(res["pair_correct"])},
+        {"accuracy": res["pair_correct"]},
         Plots(pair_histogram=PairHistogram.of(cosines, same)),
     )
 
