@@ -8,7 +8,6 @@ is covered without editing this file (it must name, in ``synth``, a benchmark th
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ import pandas as pd
 import pytest
 import torch
 import wfconfig
+from run_records import write_run_json
 from snakemake.utils import update_config
 from test_config import load, resolve
 
@@ -68,16 +68,7 @@ def scored(smoke_suite: Path, tmp_path_factory) -> Path:
     run.mkdir(parents=True)
     torch.manual_seed(0)
     torch.save(build_backbone("tiny", embedding_size=16, input_size=32).state_dict(), run / "model.pt")
-    tags = {"run_id": RUN_ID, "dataset": "synthface", "setting": "default"}
-    info = {
-        "backbone": "tiny",
-        "embedding_size": 16,
-        "input_size": 32,
-        "loss": "arcface",
-        "seed": 0,
-        "tags": tags,
-    }
-    (run / "run.json").write_text(json.dumps(info))
+    write_run_json(run, tags={"run_id": RUN_ID, "dataset": "synthface", "setting": "default"})
     argv = ["--run", str(run), "--device", "cpu", "--batch-size", "64"]
     for kind in KINDS:
         argv += [
