@@ -43,6 +43,28 @@ def panel_grid(n: int, cols: int = 4, height: float = 2.6) -> tuple[plt.Figure, 
     return fig, list(axes.flat[:n])
 
 
+def legend_below(ax: plt.Axes, fontsize: float = 8) -> None:
+    """A one-column legend under ``ax``, outside the data (panels of a per-benchmark grid)."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=fontsize, ncol=1)
+
+
+def benchmark_panels_figure(
+    fig: plt.Figure, axes: list[plt.Axes], benchmark: str, ylabel: str, out_dir: Path, texts: tuple[str, ...]
+) -> Figure:
+    """Finish a grid of panels drawn for one benchmark: a legend under each panel, the y label on
+    the first, the benchmark as title, written to ``out_dir/<prefix>_<benchmark>.png`` (and SVG).
+
+    texts: (file prefix, title, caption, alt, family).
+    """
+    prefix, *figure_texts = texts
+    for ax in axes:
+        legend_below(ax)
+    axes[0].set_ylabel(ylabel)
+    fig.suptitle(benchmark, fontsize=10.5)
+    fig.tight_layout()
+    return Figure(save(fig, out_dir / f"{prefix}_{slug(benchmark)}.png", layout="bbox"), *figure_texts)
+
+
 def legend_right(ax: plt.Axes, **kwargs: object) -> None:
     """A legend outside the data, to the right of ``ax`` (drawn only when there are labelled series)."""
     if ax.get_legend_handles_labels()[0] or "handles" in kwargs:

@@ -19,7 +19,14 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from analysis.figures.common import Figure, legend_right, panel_grid, save, slug
+from analysis.figures.common import (
+    Figure,
+    benchmark_panels_figure,
+    legend_below,
+    legend_right,
+    panel_grid,
+    save,
+)
 from analysis.figures.palette import Palette
 from analysis.metrics import method_label
 from analysis.runinfo import Run, read_metrics, stat_value
@@ -106,7 +113,7 @@ def separation_figure(
             )
         ax.axvline(90, color="black", lw=0.8, ls=":")
         ax.set(xlabel="angle to nearest centre (degrees)", title=title)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=7.5)
+        legend_below(ax, fontsize=7.5)
     axes[0].set_ylabel("classes")
     fig.tight_layout()
     path = save(fig, out_dir / "centre_separation.png", layout="bbox")
@@ -192,21 +199,15 @@ def pair_cosine_figures(
                 ax.stairs(hist.genuine, hist.edges, color=colour, lw=1.5, label=f"{m} same")
                 ax.stairs(hist.impostor, hist.edges, color=colour, lw=1.0, ls="--", label=f"{m} different")
             ax.set(xlabel="cosine of the pair", title=title, xlim=_occupied(series.values()))
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=8, ncol=1)
-        axes[0].set_ylabel("pairs")
-        fig.suptitle(benchmark, fontsize=10.5)
-        fig.tight_layout()
-        path = save(fig, out_dir / f"pair_cosines_{slug(benchmark)}.png", layout="bbox")
-        figures.append(
-            Figure(
-                path,
-                f"Pair cosines on {benchmark}",
-                f"Cosine similarity of same-identity (solid) and different-identity (dashed) pairs on "
-                f"{benchmark}, first seed of each method, at most four methods to a panel.",
-                f"Histograms of positive and negative pair cosines on {benchmark}.",
-                "learned",
-            )
+        texts = (
+            "pair_cosines",
+            f"Pair cosines on {benchmark}",
+            f"Cosine similarity of same-identity (solid) and different-identity (dashed) pairs on "
+            f"{benchmark}, first seed of each method, at most four methods to a panel.",
+            f"Histograms of positive and negative pair cosines on {benchmark}.",
+            "learned",
         )
+        figures.append(benchmark_panels_figure(fig, axes, benchmark, "pairs", out_dir, texts))
     return figures
 
 

@@ -19,7 +19,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.figures.common import PAGE_WIDTH_IN, Figure, legend_right, panel_grid, save, slug
+from analysis.figures.common import (
+    PAGE_WIDTH_IN,
+    Figure,
+    benchmark_panels_figure,
+    legend_right,
+    panel_grid,
+    save,
+)
 from analysis.figures.palette import Palette
 from analysis.metrics import method_label
 from analysis.runinfo import Run, read_metrics, stat_value
@@ -125,19 +132,21 @@ def roc_figures(
             ax.set_xscale("log")
             ax.set(xlabel="false accept rate", title=title, ylim=(0, 1.01))
             ax.grid(alpha=0.3, which="both")
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=8, ncol=1)
-        axes[0].set_ylabel("true accept rate")
-        fig.suptitle(benchmark, fontsize=10.5)
-        fig.tight_layout()
-        path = save(fig, out_dir / f"roc_{slug(benchmark)}.png", layout="bbox")
         figures.append(
-            Figure(
-                path,
-                f"ROC on {benchmark}",
-                f"Template-pair ROC on {benchmark} (TAR against FAR, log axis), one line per run "
-                "(seeds share their method's colour), one panel per loss family.",
-                f"ROC curves on {benchmark} for " + ", ".join(methods) + ".",
-                "training",
+            benchmark_panels_figure(
+                fig,
+                axes,
+                benchmark,
+                "true accept rate",
+                out_dir,
+                (
+                    "roc",
+                    f"ROC on {benchmark}",
+                    f"Template-pair ROC on {benchmark} (TAR against FAR, log axis), one line per run "
+                    "(seeds share their method's colour), one panel per loss family.",
+                    f"ROC curves on {benchmark} for " + ", ".join(methods) + ".",
+                    "training",
+                ),
             )
         )
     return figures
