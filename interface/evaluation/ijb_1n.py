@@ -97,7 +97,8 @@ def tpir_at_fpir(search: dict, fpirs=FPIRS) -> dict:
     """TPIR at each FPIR for one searched gallery (module docstring); needs a non-mated probe.
 
     Returns dict with ``tpir`` ({f: fraction}), ``threshold`` ({f: score}), ``fpir_realised``
-    ({f: fraction of non-mated top scores above the threshold}), ``n_mated``, ``n_nonmated``.
+    ({f: fraction of non-mated top scores above the threshold}), ``identified`` ({f: (n_mated,)
+    bool, the mated probes in probe order that count for the TPIR}), ``n_mated``, ``n_nonmated``.
     """
     mated = search["mated"]
     t = np.sort(search["top_score"][~mated])[::-1]
@@ -107,11 +108,12 @@ def tpir_at_fpir(search: dict, fpirs=FPIRS) -> dict:
         raise InputError("IJB 1:N: a gallery has no mated probe")
     rank1 = search["rank"][mated] == 1
     s_m = search["mate_score"][mated]
-    out: dict = {"tpir": {}, "threshold": {}, "fpir_realised": {}}
+    out: dict = {"tpir": {}, "threshold": {}, "fpir_realised": {}, "identified": {}}
     for f in fpirs:
         k = max(1, math.ceil(f * t.size))
         tau = float(t[min(k, t.size) - 1])
-        out["tpir"][f] = float(np.mean(rank1 & (s_m > tau)))
+        out["identified"][f] = rank1 & (s_m > tau)
+        out["tpir"][f] = float(np.mean(out["identified"][f]))
         out["threshold"][f] = tau
         out["fpir_realised"][f] = float(np.mean(t > tau))
     out["n_mated"], out["n_nonmated"] = int(mated.sum()), int(t.size)
@@ -134,7 +136,10 @@ def evaluate(
 
     Returns:
         dict with ``tpir_at_fpir`` ({f: mean over galleries}), ``cmc`` ({r: pooled hit rate}),
-        ``rank1_hits`` ((P,) bool, probe order), ``per_gallery`` ({name: {"tpir", "threshold",
+        ``rank1_hits`` ((P,) bool, probe order), ``identified_at_fpir`` ({f: (P,) bool, probe
+        order: identified in its mated gallery at that gallery's threshold for f; its mean is the
+        TPIR pooled over probes, equal to ``tpir_at_fpir`` when the galleries hold as many mated
+        probes each}), ``per_gallery`` ({name: {"tpir", "threshold",
         "fpir_realised", "cmc", "n_mated", "n_nonmated", "n_templates"}}), ``n_probes``,
         ``n_nonmated_min`` (the fewest non-mated probes of a gallery: what resolution uses).
     """
@@ -143,6 +148,7 @@ def evaluate(
     if probe_subjects.shape != (probes.shape[0],):
         raise InputError(f"IJB 1:N: {probes.shape[0]} probes but subjects have shape {probe_subjects.shape}")
     best_rank = np.zeros(probes.shape[0], dtype=np.int64)
+    identified = {f: np.zeros(probes.shape[0], dtype=bool) for f in fpirs}
     per_gallery = {}
     for name, (feats, subjects) in galleries.items():
         feats, subjects = feature_matrix(feats, f"IJB 1:N gallery {name}", min_rows=1), np.asarray(subjects)
@@ -156,6 +162,8 @@ def evaluate(
             raise InputError(f"IJB 1:N gallery {name}: a probe subject is also in another gallery")
         best_rank[search["mated"]] = search["rank"][search["mated"]]
         res = tpir_at_fpir(search, fpirs)
+        for f, flags in res.pop("identified").items():
+            identified[f][search["mated"]] = flags
         mated_rank = search["rank"][search["mated"]]
         res["cmc"] = {r: float(np.mean(mated_rank <= r)) for r in ranks}
         res["n_templates"] = int(feats.shape[0])
@@ -167,6 +175,7 @@ def evaluate(
         "tpir_at_fpir": {f: float(np.mean([g["tpir"][f] for g in per_gallery.values()])) for f in fpirs},
         "cmc": {r: float(np.mean(best_rank <= r)) for r in ranks},
         "rank1_hits": best_rank == 1,
+        "identified_at_fpir": identified,
         "per_gallery": per_gallery,
         "n_probes": int(probes.shape[0]),
         "n_nonmated_min": min(g["n_nonmated"] for g in per_gallery.values()),

@@ -182,3 +182,34 @@ def test_union_variant_matches_slow_transliteration_with_ties(seed, monkeypatch)
     assert got["rank1_hits"].tolist() == rank1
     with pytest.raises(InputError, match="is in no gallery"):
         ijb_1n.evaluate_union(probes, np.r_[probe_subjects[:-1], 999], gallery, subjects)
+
+
+def test_identified_items_pool_the_galleries_tpir_and_are_read_at_each_galleries_threshold():
+    rng = np.random.default_rng(3)
+    dim, n_sub = 8, 40
+    centres = rng.normal(size=(n_sub, dim))
+    g1, g2 = np.arange(0, 20), np.arange(20, 40)
+
+    def unit(x):
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    galleries = {
+        "G1": (unit(centres[g1] + 0.3 * rng.normal(size=(20, dim))), g1),
+        "G2": (unit(centres[g2] + 0.3 * rng.normal(size=(20, dim))), g2),
+    }
+    subjects = np.repeat(np.arange(n_sub), 3)
+    probes = unit(centres[subjects] + 0.6 * rng.normal(size=(subjects.size, dim)))
+    res = ijb_1n.evaluate(probes, subjects, galleries)
+    for f, flags in res["identified_at_fpir"].items():
+        expected = np.zeros(subjects.size, dtype=bool)
+        for feats, subs in galleries.values():
+            mated = np.isin(subjects, subs)
+            tops = np.sort([max(p @ g for g in feats) for p in probes[~mated]])[::-1]
+            tau = tops[max(1, int(np.ceil(f * tops.size))) - 1]
+            for p in np.flatnonzero(mated):
+                scores = feats @ probes[p]
+                mate = scores[list(subs).index(subjects[p])]
+                expected[p] = (scores > mate).sum() == 0 and mate > tau
+        assert np.array_equal(flags, expected), f
+        # equal mated counts per gallery: the pooled mean is the row's mean over galleries
+        assert np.mean(flags) == pytest.approx(res["tpir_at_fpir"][f])

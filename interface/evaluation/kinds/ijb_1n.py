@@ -5,8 +5,10 @@
 Option ``galleries: union`` instead scores insightface ``ijb_1n.py``'s closed-set variant on G1 + G2
 (:func:`interface.evaluation.ijb_1n.evaluate_union`), to compare with that script's printout.
 
-``items``: ``rank1`` per probe template (ascending template id), 1 iff its mate (in the gallery
-holding its subject) is at rank 1.
+``items``: per probe template (ascending template id): ``rank1``, 1 iff its mate (in the gallery
+holding its subject) is at rank 1; and (open set) ``tpir_at_fpir_<f>``, 1 iff it is identified in
+that gallery at the gallery's threshold for f. The latter's mean is the TPIR pooled over probes,
+the row's value (the mean of the two galleries) when both hold as many mated probes.
 """
 
 from __future__ import annotations
@@ -78,7 +80,15 @@ def spec(mode_label: str, galleries: str):
         rank="1 + gallery templates of other subjects scoring strictly above the mate (ties count for the mate)",
         **(_UNION if union else _OPEN_SET),
         fold_layout="none",
-        items="rank1: per probe template in ascending id, 1 iff its mate is at rank 1",
+        items=(
+            "rank1: per probe template in ascending id, 1 iff its mate is at rank 1"
+            + (
+                ""
+                if union
+                else "; tpir_at_fpir_<f>: per probe template, 1 iff identified in its mated "
+                "gallery at that gallery's threshold (mean = TPIR pooled over probes)"
+            )
+        ),
     )
 
 
@@ -121,7 +131,9 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
     extra = {"per_gallery": per_gallery, "n_probes": n, "n_nonmated_min": res["n_nonmated_min"],
              "mode": mode.label, "galleries": how, "distinct_images": int(a["E0"].shape[0]),
              "cache_hit": hit}  # fmt: skip
-    return Scored(spec(mode.label, how), rows, extra, {rank_name(1): res["rank1_hits"]})
+    items = {rank_name(1): res["rank1_hits"]}
+    items.update({tpir_at_fpir_name(f): flags for f, flags in res.get("identified_at_fpir", {}).items()})
+    return Scored(spec(mode.label, how), rows, extra, items)
 
 
 def _headline(metrics: set[str]) -> str | None:
