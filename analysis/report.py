@@ -253,12 +253,18 @@ def read_config(path: Path | None) -> dict[str, Any]:
 
 
 def matrix_view(runs: list[Run], benchmarks: dict[str, list[str]]) -> dict[str, Any]:
-    """What the matrix contained: datasets, backbones, methods, seeds, benchmarks, run count."""
+    """What the matrix contained: datasets, backbones, methods, seeds (and the distinct numbers of
+    seeds a method has: a sweep may run on fewer), benchmarks, run count."""
+    per_method: dict[str, set[int]] = {}
+    for r in runs:
+        if r.seed is not None:
+            per_method.setdefault(method_label(*r.method), set()).add(r.seed)
     return {
         "datasets": sorted({r.dataset for r in runs}),
         "backbones": sorted({r.backbone for r in runs}),
         "methods": sorted({method_label(*r.method) for r in runs}),
         "seeds": sorted({r.seed for r in runs if r.seed is not None}),
+        "seed_counts": sorted({len(seeds) for seeds in per_method.values()}),
         "benchmarks": sorted({b for names in benchmarks.values() for b in names}),
         "n_runs": len(runs),
     }

@@ -148,3 +148,16 @@ def test_one_seed_renders_and_says_what_cannot_be_computed(tmp_path: Path, no_he
     # the sweep figures still draw the single-seed means (no interval from one seed)
     sweeps_part = html.split('<section id="sweeps">')[1].split("</section>")[0]
     assert "sweep_m.png" in sweeps_part and "sweep_alpha.png" in sweeps_part
+
+
+def test_the_header_counts_seeds_by_method_when_a_sweep_ran_on_fewer():
+    from analysis.runinfo import Run
+
+    def run(loss: str, seed: int) -> Run:
+        return Run(f"d__b__{loss}__default__s{seed}", "d", "b", loss, "default", seed, None)
+
+    runs = [run("arcface", s) for s in range(10)] + [run("cosface", s) for s in range(4)]
+    view = report.matrix_view(runs, {"d": ["lfw"]})
+    assert view["seeds"] == list(range(10))
+    assert view["seed_counts"] == [4, 10]
+    assert report.matrix_view(runs[:10], {"d": ["lfw"]})["seed_counts"] == [10]

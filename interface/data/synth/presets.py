@@ -8,8 +8,8 @@ loose crops with 10^6 impostor template pairs (FAR 1e-4 read on 100 impostor eve
 probe images against a 10 / 100 / 1,000 distractor ladder, an IJB 1:N set whose galleries reuse
 the IJB renders and whose 2,100 probe templates (new media, ~1,250 renders) leave 1,050 non-mated
 probes per gallery (TPIR at FPIR 0.1 read on 105 events), and a TinyFace-style set of 400
-low-resolution probes against ~150 gallery matches and 2,000 distractors (14-28 px renders, a few
-per cent of a full render's cost each). About 24k renders (~4.5 ms of CPU each at full size).
+low-resolution probes against ~250 gallery matches and 1,000 distractors (20-32 px renders, a few
+per cent of a full render's cost each). About 23k renders (~4.5 ms of CPU each at full size).
 The recipe and matrix of config.yaml were chosen on this preset by the calibration runs below
 (the workflow on softmax, CosFace, ArcFace and InterFace dd at their defaults, seeds 0-2, ``tiny``
 at 32 x 32, batch 128, lr 0.1 per 512; ArcFace minus softmax in points, mean over seeds; "seed sd"
