@@ -152,3 +152,14 @@ def test_bad_input():
         ijb.pair_scores(templates, tf, np.array([3, 10]))
     with pytest.raises(InputError, match="labels"):
         ijb.score(E0, E1, FACE, TIDS, MIDS, np.array([[3, 10]]), np.array([1, 0]))
+
+
+@pytest.mark.parametrize(("label", "fusion"), [("N1D1F2", "sum of"), ("N0D0F1", "concatenation (2D) of")])
+def test_the_ijb_specs_state_the_flip_fusion_and_switches_of_their_mode(label, fusion):
+    from interface.evaluation.kinds import ijb as ijb_kind
+    from interface.evaluation.kinds import ijb_1n as ijb_1n_kind
+
+    for spec in (ijb_kind.spec(label, 4096), ijb_1n_kind.spec(label, "separate")):
+        protocol = spec.protocol
+        assert protocol["flip_fusion"].startswith(fusion)
+        assert protocol["image_feature"] == ijb.describe_mode(label)

@@ -53,13 +53,23 @@ MODE_OPTIONS = (
 TAR_METRIC = Metric(TAR_PREFIX, True, "TAR at FAR f (fraction)", family=True)
 
 
+def mode_texts(mode_label: str) -> dict[str, str]:
+    """The spec lines the image-feature mode decides (every kind that pools IJB image features):
+    the switches chosen, and the flip fusion, which F1 makes a concatenation."""
+    fusion = "concatenation (2D) of" if mode_label.endswith("F1") else "sum of"
+    return {
+        "flip_fusion": f"{fusion} raw original and mirrored (width-flip) embeddings",
+        "image_feature": describe_mode(mode_label),
+    }
+
+
 def spec(mode_label: str, chunk: int):
     return evaluator_spec(
         "insightface-ijb-1to1",
         insightface_source("recognition/arcface_torch/eval_ijbc.py"),
         variant=mode_label,
         alignment="5-point similarity transform to the ArcFace 112x112 template, bilinear, border 0",
-        image_feature=describe_mode(mode_label),
+        **mode_texts(mode_label),
         pooling="media mean, template sum, then L2 normalisation",
         distance="cosine of template vectors, float64 (np.sum(f1 * f2, -1))",
         score_chunk_pairs=int(chunk),

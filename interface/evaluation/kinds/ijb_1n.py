@@ -29,7 +29,7 @@ from interface.evaluation.kinds.base import (
     row,
 )
 from interface.evaluation.kinds.ijb import KIND as IJB_KIND
-from interface.evaluation.kinds.ijb import MODE_OPTIONS, image_embeddings
+from interface.evaluation.kinds.ijb import MODE_OPTIONS, image_embeddings, mode_texts
 from interface.evaluation.kinds.names import RANK_PREFIX, TPIR_PREFIX, fpir_of, rank_name, tpir_at_fpir_name
 from interface.evaluation.spec import evaluator_spec, insightface_source
 
@@ -74,7 +74,7 @@ def spec(mode_label: str, galleries: str):
             "leondgarse/Keras_insightface IJB_evals.py and the IJB-B/C papers"
         ),
         variant=mode_label,
-        image_feature=f"{mode_label} (as ijb 1:1: N1 raw norm kept, D1 times face score, F2 flip sum)",
+        **mode_texts(mode_label),
         pooling="media mean, template sum, then L2 normalisation (each list's templates)",
         distance="cosine of template vectors",
         rank="1 + gallery templates of other subjects scoring strictly above the mate (ties count for the mate)",
