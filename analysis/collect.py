@@ -103,6 +103,10 @@ def score_rows(
     except InputError as exc:
         log.warning("%s", exc)
         return [{**base, "metric": "", "value": math.nan, "status": f"bad score file: {exc}"}]
+    if record.run_id != run_id:
+        problem = f"bad score file: {path} scores run {record.run_id!r}, not the run of its folder"
+        log.warning("%s", problem)
+        return [{**base, "metric": "", "value": math.nan, "status": problem}]
     base.update(benchmark=record.benchmark, kind=record.kind, evaluator=record.spec.canonical())
     if items is not None:
         items.update(score_items(record, path, run_id))

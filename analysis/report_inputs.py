@@ -50,6 +50,9 @@ def score_records(scores_dir: Path | None) -> dict[tuple[str, str], ScoreRecord]
         except InputError as exc:
             log.warning("score record not drawn: %s", exc)
             continue
+        if record.run_id != path.parent.name:
+            log.warning("score record not drawn: %s scores run %r, not its folder's", path, record.run_id)
+            continue
         out[(path.parent.name, record.benchmark)] = record
     return out
 

@@ -27,7 +27,9 @@ class Combined(MarginLoss):
     * ``arcface-torch``: insightface arcface_torch's ``CombinedMarginLoss`` (``recognition/
       arcface_torch/losses.py``), which computes two cases only: m1 = 1, m3 = 0 is ArcFace with
       margin m2 under ``torch.no_grad()`` (no fallback, straight-through gradient); m3 > 0 is
-      CosFace with margin m3 (with gradient), where it ignores m1 and m2: here m2 must then be 0.
+      CosFace with margin m3 (with gradient), where it ignores m1 and m2: here m1 must then be 1
+      and m2 0, so that the parameters mean what arcface_torch computes; any other combination,
+      this loss's defaults (m2 0.3 with m3 0.2) included, is refused in one line.
     """
 
     PARAMS = (

@@ -240,3 +240,18 @@ def test_fixture_tree_has_no_items(results_tree: Path) -> None:
     items: dict = {}
     collect(results_tree / "scores", results_tree / "runs", items)
     assert items == {}  # the fixture's score JSONs predate items: statistics fall back to seeds only
+
+
+def test_a_score_file_of_another_run_is_a_bad_file_not_credited_to_its_folder(tmp_path):
+    from analysis.collect import score_rows
+    from interface.contracts.score_record import EvaluatorSpec, ScoreRecord, ScoreRow
+
+    spec = EvaluatorSpec("p", "p/v1", 1, "test", {})
+    rows = [ScoreRow("accuracy", 0.9, 10, True, None)]
+    record = ScoreRecord("d__b__arcface__default__s1", "lfw", "verification", spec, rows)
+    path = tmp_path / "d__b__arcface__default__s0" / "lfw.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(record.to_json()))
+    rows = score_rows(path, "d__b__arcface__default__s0", {"run_status": "ok"})
+    assert len(rows) == 1 and rows[0]["status"].startswith("bad score file:")
+    assert "d__b__arcface__default__s1" in rows[0]["status"]

@@ -56,9 +56,8 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
     split = read_tinyface(root)
     listed = [(PROBE, n) for n in split.probes] + [(MATCH, n) for n in split.matches]
     listed += [(DISTRACTOR, n) for n in split.distractors]
-    files = [root / SPLIT / m for m, _, _ in MAT_FILES.values()] + [
-        root / SPLIT / f for f in (PROBE, MATCH, DISTRACTOR)
-    ]
+    # every image, not its folder: an image rewritten under its name leaves the folder's mtime
+    files = [root / SPLIT / m for m, _, _ in MAT_FILES.values()] + [split.path(f, n) for f, n in listed]
 
     def fetch(i: int) -> np.ndarray:
         folder, name = listed[i]
