@@ -250,8 +250,9 @@ def score(
     Returns a dict: ``tar_at_far`` ({far: TAR fraction}), ``accepted_at_far`` ({far: (G,) bool,
     whether each genuine pair, in pair order, scores >= the threshold of the ROC point read for
     that FAR}; its mean is the TAR), ``auc`` (fraction), ``eer``, ``n_pairs``, ``n_genuine``,
-    ``n_impostor``, ``n_templates``, ``mode`` (e.g. "N1D1F2"), and ``scores`` ((K,) float64
-    cosine scores in pair order, for saving).
+    ``n_impostor``, ``n_templates``, ``mode`` (e.g. "N1D1F2"), ``scores`` ((K,) float64
+    cosine scores in pair order, for saving) and the ROC it read them on, ``fpr`` and ``tpr``
+    (fractions, sklearn's ``roc_curve`` points).
     """
     labels = np.asarray(labels)
     if labels.shape != (np.asarray(pairs).shape[0],):
@@ -275,4 +276,6 @@ def score(
         "n_templates": int(templates.shape[0]),
         "mode": mode.label,
         "scores": scores,
+        "fpr": fpr,
+        "tpr": tpr,
     }

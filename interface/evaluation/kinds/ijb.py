@@ -124,7 +124,7 @@ def image_embeddings(ctx: Context, bench: Benchmark):
 
 
 def score(ctx: Context, bench: Benchmark) -> Scored:
-    from interface.evaluation import ijb, roc
+    from interface.evaluation import ijb
 
     meta, a, hit = image_embeddings(ctx, bench)
     mode = ijb.ImageFeatureMode(
@@ -152,8 +152,8 @@ def score(ctx: Context, bench: Benchmark) -> Scored:
     extra["distinct_images"] = int(a["E0"].shape[0])
     extra["cache_hit"] = hit
     items = {tar_at_far_name(far): ok for far, ok in res["accepted_at_far"].items()}
-    fpr, tpr, _ = roc.roc_curve(res["scores"], meta.labels)
-    return Scored(spec(mode.label, chunk), rows, extra, items, Plots(roc=RocPoints.thinned(fpr, tpr)))
+    plots = Plots(roc=RocPoints.thinned(res["fpr"], res["tpr"]))
+    return Scored(spec(mode.label, chunk), rows, extra, items, plots)
 
 
 KIND = BenchmarkKind(
